@@ -1,0 +1,415 @@
+//! Input validation: turn a client's resource JSON into the canonical stored form.
+//!
+//! * names (attributes, sub-attributes, extension URNs) are matched
+//!   case-insensitively and rewritten in canonical casing;
+//! * readOnly attributes are ignored on input (RFC 7643 §2.2);
+//! * immutable attributes may be set once, never changed (RFC 7644 §3.5.1);
+//! * values are type-checked; the Entra dialect's `"True"`/`"False"` strings are
+//!   accepted for booleans; `null` means "no value" (RFC 7644 §3.5.1);
+//! * required attributes must be present;
+//! * unknown attributes are ignored or rejected, as configured.
+
+use serde_json::{Map, Value};
+
+use super::{AttrType, Attribute, Mutability, ResourceSchema};
+use crate::error::{Result, ScimError};
+
+/// What to do with attributes that no registered schema defines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnknownAttributes {
+    /// Drop them silently (the default: IdPs often send more than a target knows).
+    #[default]
+    Ignore,
+    /// Answer 400 `invalidSyntax` naming the attribute.
+    Reject,
+}
+
+/// A validated resource (canonical names and order, no readOnly attributes, no
+/// `id`/`meta`).
+pub(crate) type Validated = Map<String, Value>;
+
+/// Validate `input` against `rs`. `existing` is the stored resource for PUT (to
+/// enforce immutability and carry immutable values the client omitted).
+pub(crate) fn validate_resource(
+    rs: &ResourceSchema,
+    input: &Value,
+    unknown: UnknownAttributes,
+    existing: Option<&Value>,
+) -> Result<Validated> {
+    let obj = input
+        .as_object()
+        .ok_or_else(|| ScimError::invalid_syntax("the request body must be a JSON object"))?;
+
+    // Collect the input per schema: core/common attributes and extension objects.
+    let mut core_in: Map<String, Value> = Map::new();
+    let mut ext_in: Vec<Map<String, Value>> = vec![Map::new(); rs.extensions.len()];
+    for (key, value) in obj {
+        if key.eq_ignore_ascii_case("schemas") {
+            check_schemas(rs, value, unknown)?;
+            continue;
+        }
+        if let Some(attr) = rs.core_attribute(key) {
+            core_in.insert(attr.name.clone(), value.clone());
+            continue;
+        }
+        if let Some(i) = rs
+            .extensions
+            .iter()
+            .position(|e| e.schema.id.eq_ignore_ascii_case(key))
+        {
+            match value {
+                Value::Object(m) => {
+                    for (k, v) in m {
+                        ext_in[i].insert(k.clone(), v.clone());
+                    }
+                }
+                Value::Null => {}
+                _ => {
+                    return Err(ScimError::invalid_syntax(format!(
+                        "extension {} must be a JSON object",
+                        rs.extensions[i].schema.id
+                    )));
+                }
+            }
+            continue;
+        }
+        // A URN-qualified attribute at the top level ("urn:…:User:department").
+        if key.contains(':') {
+            if let Ok(Some(res)) = rs.resolve_str(key) {
+                if res.sub.is_none() {
+                    match res.extension {
+                        None => {
+                            core_in.insert(res.attr.name.clone(), value.clone());
+                        }
+                        Some(ext) => {
+                            let i = rs
+                                .extensions
+                                .iter()
+                                .position(|e| e.schema.id == ext.id)
+                                .expect("invariant: resolved extension is registered");
+                            ext_in[i].insert(res.attr.name.clone(), value.clone());
+                        }
+                    }
+                    continue;
+                }
+            }
+        }
+        if unknown == UnknownAttributes::Reject {
+            return Err(ScimError::invalid_syntax(format!(
+                "unknown attribute {key:?} for resource type {}",
+                rs.kind
+            )));
+        }
+    }
+
+    let mut out = Map::new();
+    let existing_obj = existing.and_then(Value::as_object);
+    let attrs = rs.common().iter().chain(rs.core.attributes.iter());
+    validate_attrs(attrs, &core_in, existing_obj, unknown, "", &mut out)?;
+    for (i, ext) in rs.extensions.iter().enumerate() {
+        let existing_ext = existing_obj
+            .and_then(|e| e.get(&ext.schema.id))
+            .and_then(Value::as_object);
+        let mut ext_out = Map::new();
+        let prefix = format!("{}:", ext.schema.id);
+        validate_attrs(
+            ext.schema.attributes.iter(),
+            &ext_in[i],
+            existing_ext,
+            unknown,
+            &prefix,
+            &mut ext_out,
+        )?;
+        if !ext_out.is_empty() {
+            out.insert(ext.schema.id.clone(), Value::Object(ext_out));
+        } else if ext.required {
+            return Err(ScimError::invalid_value(format!(
+                "the required extension {} is missing",
+                ext.schema.id
+            )));
+        }
+    }
+    Ok(out)
+}
+
+fn check_schemas(rs: &ResourceSchema, value: &Value, unknown: UnknownAttributes) -> Result<()> {
+    let list = value
+        .as_array()
+        .ok_or_else(|| ScimError::invalid_syntax("\"schemas\" must be an array of URNs"))?;
+    for urn in list {
+        let urn = urn
+            .as_str()
+            .ok_or_else(|| ScimError::invalid_syntax("\"schemas\" must be an array of URNs"))?;
+        if !rs.knows_schema(urn) && unknown == UnknownAttributes::Reject {
+            return Err(ScimError::invalid_value(format!(
+                "schema {urn:?} is not supported for resource type {}",
+                rs.kind
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Validate the attributes of one schema (or of one complex value) from `input`
+/// (keys possibly in any case) into `out` (canonical keys, schema order).
+fn validate_attrs<'a>(
+    defs: impl Iterator<Item = &'a Attribute>,
+    input: &Map<String, Value>,
+    existing: Option<&Map<String, Value>>,
+    unknown: UnknownAttributes,
+    prefix: &str,
+    out: &mut Map<String, Value>,
+) -> Result<()> {
+    let defs: Vec<&Attribute> = defs.collect();
+    if unknown == UnknownAttributes::Reject {
+        for key in input.keys() {
+            if !defs.iter().any(|d| d.name.eq_ignore_ascii_case(key)) {
+                return Err(ScimError::invalid_syntax(format!(
+                    "unknown attribute \"{prefix}{key}\""
+                )));
+            }
+        }
+    }
+    for def in defs {
+        let given = input
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&def.name))
+            .map(|(_, v)| v);
+        let old = existing.and_then(|e| e.get(&def.name));
+        let name = format!("{prefix}{}", def.name);
+        if def.mutability == Mutability::ReadOnly {
+            // Ignored on input (RFC 7643 §2.2); the engine sets id and meta itself.
+            continue;
+        }
+        let value = match given {
+            Some(v) if !is_empty(v) => Some(validate_value(def, v, unknown, &name)?),
+            _ => None,
+        };
+        if def.mutability == Mutability::Immutable {
+            if let Some(old) = old.filter(|o| !is_empty(o)) {
+                match &value {
+                    Some(new) if new != old => {
+                        return Err(ScimError::mutability(format!(
+                            "attribute {name} is immutable and cannot be changed"
+                        )));
+                    }
+                    _ => {
+                        out.insert(def.name.clone(), old.clone());
+                        continue;
+                    }
+                }
+            }
+        }
+        match value {
+            Some(v) => {
+                out.insert(def.name.clone(), v);
+            }
+            None if def.required => {
+                return Err(ScimError::invalid_value(format!(
+                    "required attribute {name} is missing"
+                )));
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+/// `null`, `[]` and `{}` carry no value (RFC 7644 §3.5.1).
+pub(crate) fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+/// Validate one attribute's value (the whole list for a multi-valued attribute).
+pub(crate) fn validate_value(
+    def: &Attribute,
+    v: &Value,
+    unknown: UnknownAttributes,
+    name: &str,
+) -> Result<Value> {
+    if def.multi_valued {
+        let items: Vec<&Value> = match v {
+            Value::Array(a) => a.iter().collect(),
+            // Lenient: a single value where a list is expected.
+            other => vec![other],
+        };
+        let mut out = Vec::with_capacity(items.len());
+        let mut primaries = 0;
+        for item in items {
+            if is_empty(item) {
+                continue;
+            }
+            let item = validate_single(def, item, unknown, name)?;
+            if item.get("primary") == Some(&Value::Bool(true)) {
+                primaries += 1;
+            }
+            out.push(item);
+        }
+        if primaries > 1 {
+            return Err(ScimError::invalid_value(format!(
+                "attribute {name}: the primary value \"true\" may appear at most once (RFC 7643 §2.4)"
+            )));
+        }
+        Ok(Value::Array(out))
+    } else {
+        if v.is_array() {
+            return Err(ScimError::invalid_value(format!(
+                "attribute {name} is single-valued but an array was given"
+            )));
+        }
+        validate_single(def, v, unknown, name)
+    }
+}
+
+/// Validate one value (one element of a multi-valued attribute).
+pub(crate) fn validate_single(
+    def: &Attribute,
+    v: &Value,
+    unknown: UnknownAttributes,
+    name: &str,
+) -> Result<Value> {
+    let wrong = |expected: &str| {
+        ScimError::invalid_value(format!(
+            "attribute {name} must be {expected}, got {}",
+            kind_of(v)
+        ))
+    };
+    match def.ty {
+        AttrType::Complex => {
+            let m = v.as_object().ok_or_else(|| wrong("a JSON object"))?;
+            let mut out = Map::new();
+            let prefix = format!("{name}.");
+            validate_attrs(def.sub_attributes.iter(), m, None, unknown, &prefix, &mut out)?;
+            Ok(Value::Object(out))
+        }
+        AttrType::Boolean => coerce_bool(v).map(Value::Bool).ok_or_else(|| wrong("a boolean")),
+        AttrType::Integer => match v {
+            Value::Number(n) if n.is_i64() || n.is_u64() => Ok(v.clone()),
+            Value::Number(n) => match n.as_f64() {
+                Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Value::from(f as i64)),
+                _ => Err(wrong("an integer")),
+            },
+            _ => Err(wrong("an integer")),
+        },
+        AttrType::Decimal => match v {
+            Value::Number(_) => Ok(v.clone()),
+            _ => Err(wrong("a number")),
+        },
+        AttrType::DateTime => {
+            let s = v.as_str().ok_or_else(|| wrong("a dateTime string"))?;
+            crate::time::parse(s).map_err(|_| {
+                ScimError::invalid_value(format!(
+                    "attribute {name} must be an xsd:dateTime such as 2024-01-31T12:00:00Z, got {s:?}"
+                ))
+            })?;
+            Ok(v.clone())
+        }
+        AttrType::String | AttrType::Reference | AttrType::Binary => match v {
+            Value::String(_) => Ok(v.clone()),
+            // Entra and others sometimes send numbers for string attributes
+            // (employeeNumber, postalCode): keep them as strings.
+            Value::Number(n) => Ok(Value::String(n.to_string())),
+            _ => Err(wrong("a string")),
+        },
+    }
+}
+
+/// A boolean, or the Entra dialect's `"True"`/`"False"` strings (any case).
+pub(crate) fn coerce_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::schema::{ENTERPRISE_USER_SCHEMA, Registry, ResourceKind};
+
+    fn user(input: Value) -> Result<Validated> {
+        let reg = Registry::default();
+        validate_resource(reg.get(ResourceKind::User), &input, UnknownAttributes::Ignore, None)
+    }
+
+    #[test]
+    fn canonicalises_names_and_drops_read_only() {
+        let out = user(json!({
+            "USERNAME": "a@x", "id": "mine", "meta": {"created": "x"},
+            "NAME": {"GivenName": "A"}, "Active": "False",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user": {"DEPARTMENT": "R&D"},
+        }))
+        .unwrap();
+        assert_eq!(
+            Value::Object(out),
+            json!({
+                "userName": "a@x",
+                "name": {"givenName": "A"},
+                "active": false,
+                ENTERPRISE_USER_SCHEMA: {"department": "R&D"},
+            })
+        );
+    }
+
+    #[test]
+    fn required_user_name_is_checked() {
+        let e = user(json!({"displayName": "x"})).unwrap_err();
+        assert_eq!(e.detail(), "required attribute userName is missing");
+        assert_eq!(e.scim_type(), Some(crate::ScimType::InvalidValue));
+    }
+
+    #[test]
+    fn wrong_types_are_invalid_value() {
+        let e = user(json!({"userName": "a", "active": 3})).unwrap_err();
+        assert_eq!(e.detail(), "attribute active must be a boolean, got a number");
+        let e = user(json!({"userName": "a", "emails": [{"value": 1.5, "primary": "yes"}]}))
+            .unwrap_err();
+        assert_eq!(e.detail(), "attribute emails.primary must be a boolean, got a string");
+    }
+
+    #[test]
+    fn two_primaries_are_rejected() {
+        let e = user(json!({"userName": "a", "emails": [
+            {"value": "a@x", "primary": true}, {"value": "b@x", "primary": true}]}))
+        .unwrap_err();
+        assert!(e.detail().contains("at most once"), "{}", e.detail());
+    }
+
+    #[test]
+    fn unknown_attributes_follow_policy() {
+        let reg = Registry::default();
+        let rs = reg.get(ResourceKind::User);
+        let input = json!({"userName": "a", "shoeSize": 42});
+        assert!(validate_resource(rs, &input, UnknownAttributes::Ignore, None).is_ok());
+        let e = validate_resource(rs, &input, UnknownAttributes::Reject, None).unwrap_err();
+        assert_eq!(e.detail(), "unknown attribute \"shoeSize\" for resource type User");
+    }
+
+    #[test]
+    fn top_level_urn_qualified_keys_land_in_the_extension() {
+        let out = user(json!({"userName": "a",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": 42}))
+        .unwrap();
+        assert_eq!(out[ENTERPRISE_USER_SCHEMA], json!({"employeeNumber": "42"}));
+    }
+}

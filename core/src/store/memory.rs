@@ -1,0 +1,595 @@
+//! [`MemoryStore`]: the reference [`UserStore`], in memory, on a
+//! `parking_lot::RwLock`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use indexmap::IndexMap;
+use parking_lot::RwLock;
+use serde_json::Value;
+
+use super::{
+    Ctx, Member, MemberChange, Members, Page, Query, StoreError, StoreResult, Stored, UserStore,
+    paginate, unique_key,
+};
+use crate::filter::{CompValue, CompareOp, Filter};
+use crate::schema::ResourceKind;
+
+/// An in-memory store: for tests, examples, and hosts that keep their directory
+/// elsewhere. Nothing survives the process.
+///
+/// Indexes: userName (case-folded, O(1)), externalId, and group membership both
+/// ways, so `filter=userName eq "…"` is O(1) and adding 50 members to a
+/// 100 000-member group is O(50).
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    tenants: RwLock<HashMap<String, Tenant>>,
+}
+
+#[derive(Debug, Default)]
+struct Tenant {
+    users: BTreeMap<String, Entry>,
+    groups: BTreeMap<String, GroupEntry>,
+    /// folded userName → user id
+    user_names: HashMap<String, String>,
+    /// externalId → ids, per kind
+    external_ids: HashMap<(ResourceKind, String), HashSet<String>>,
+    /// member id → ids of the groups it is in
+    member_of: HashMap<String, HashSet<String>>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    resource: Value,
+    version: u64,
+}
+
+#[derive(Debug)]
+struct GroupEntry {
+    /// The group without `members`.
+    resource: Value,
+    members: IndexMap<String, Member>,
+    version: u64,
+}
+
+impl GroupEntry {
+    fn materialize(&self, id: &str, members: Members) -> Stored {
+        let mut resource = self.resource.clone();
+        if members == Members::Include && !self.members.is_empty() {
+            if let Some(obj) = resource.as_object_mut() {
+                obj.insert(
+                    "members".into(),
+                    Value::Array(self.members.values().map(Member::to_json).collect()),
+                );
+            }
+        }
+        Stored {
+            id: id.to_owned(),
+            resource,
+            version: self.version,
+        }
+    }
+}
+
+fn external_id(resource: &Value) -> Option<String> {
+    resource
+        .get("externalId")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+fn id_of(resource: &Value) -> StoreResult<String> {
+    resource
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| StoreError::other("resource without id"))
+}
+
+/// Split a group resource into (resource without members, members).
+fn split_members(mut resource: Value) -> (Value, IndexMap<String, Member>) {
+    let mut members = IndexMap::new();
+    if let Some(Value::Array(list)) = resource.as_object_mut().and_then(|o| o.remove("members")) {
+        for m in list.iter().filter_map(Member::from_json) {
+            members.entry(m.value.clone()).or_insert(m);
+        }
+    }
+    (resource, members)
+}
+
+impl Tenant {
+    fn index_external_id(&mut self, kind: ResourceKind, resource: &Value, id: &str, add: bool) {
+        if let Some(ext) = external_id(resource) {
+            let key = (kind, ext);
+            if add {
+                self.external_ids.entry(key).or_default().insert(id.to_owned());
+            } else if let Some(set) = self.external_ids.get_mut(&key) {
+                set.remove(id);
+                if set.is_empty() {
+                    self.external_ids.remove(&key);
+                }
+            }
+        }
+    }
+
+    fn set_membership(&mut self, group_id: &str, member: &str, add: bool) {
+        if add {
+            self.member_of
+                .entry(member.to_owned())
+                .or_default()
+                .insert(group_id.to_owned());
+        } else if let Some(set) = self.member_of.get_mut(member) {
+            set.remove(group_id);
+            if set.is_empty() {
+                self.member_of.remove(member);
+            }
+        }
+    }
+
+    /// Candidate ids for a filter from the indexes, or `None` to scan everything.
+    fn candidates(&self, kind: ResourceKind, f: &Filter) -> Option<Vec<String>> {
+        match f {
+            Filter::Compare(p, CompareOp::Eq, CompValue::Str(v)) => {
+                if p.is("id") {
+                    Some(vec![v.clone()])
+                } else if kind == ResourceKind::User && p.is("userName") {
+                    Some(
+                        self.user_names
+                            .get(&super::fold_case(v))
+                            .cloned()
+                            .into_iter()
+                            .collect(),
+                    )
+                } else if p.is("externalId") {
+                    Some(
+                        self.external_ids
+                            .get(&(kind, v.clone()))
+                            .map(|s| s.iter().cloned().collect())
+                            .unwrap_or_default(),
+                    )
+                } else if kind == ResourceKind::Group && p.is_sub("members", "value") {
+                    Some(self.groups_of(v))
+                } else {
+                    None
+                }
+            }
+            Filter::ValuePath(p, inner) if kind == ResourceKind::Group && p.is("members") => {
+                match &**inner {
+                    Filter::Compare(ip, CompareOp::Eq, CompValue::Str(v)) if ip.is("value") => {
+                        Some(self.groups_of(v))
+                    }
+                    _ => None,
+                }
+            }
+            Filter::And(a, b) => self
+                .candidates(kind, a)
+                .or_else(|| self.candidates(kind, b)),
+            Filter::Or(a, b) => {
+                let mut x = self.candidates(kind, a)?;
+                x.extend(self.candidates(kind, b)?);
+                x.sort();
+                x.dedup();
+                Some(x)
+            }
+            _ => None,
+        }
+    }
+
+    fn groups_of(&self, member: &str) -> Vec<String> {
+        self.member_of
+            .get(member)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Whether a group matches, answering membership tests from the index instead of
+/// materialising a (possibly huge) member list.
+fn group_matches(q: &Query, f: &Filter, g: &GroupEntry, id: &str) -> bool {
+    let is_member_eq = |f: &Filter| -> Option<String> {
+        match f {
+            Filter::Compare(p, CompareOp::Eq, CompValue::Str(v)) if p.is_sub("members", "value") => {
+                Some(v.clone())
+            }
+            Filter::ValuePath(p, inner) if p.is("members") => match &**inner {
+                Filter::Compare(ip, CompareOp::Eq, CompValue::Str(v)) if ip.is("value") => {
+                    Some(v.clone())
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    };
+    if let Some(v) = is_member_eq(f) {
+        // members.value has caseExact=false: compare folded.
+        return g.members.contains_key(&v)
+            || g
+                .members
+                .keys()
+                .any(|k| super::fold_case(k) == super::fold_case(&v));
+    }
+    match f {
+        Filter::And(a, b) => group_matches(q, a, g, id) && group_matches(q, b, g, id),
+        Filter::Or(a, b) => group_matches(q, a, g, id) || group_matches(q, b, g, id),
+        Filter::Not(a) => !group_matches(q, a, g, id),
+        leaf => {
+            let mentions_members = match leaf {
+                Filter::Present(p) | Filter::Compare(p, ..) | Filter::ValuePath(p, _) => {
+                    p.uri.is_none() && p.name == "members"
+                }
+                _ => false,
+            };
+            let single = q.clone().filter(Some(leaf.clone()));
+            if mentions_members {
+                single.matches(&g.materialize(id, Members::Include).resource)
+            } else {
+                single.matches(&g.resource)
+            }
+        }
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of resources of `kind` in `tenant` (for tests and diagnostics).
+    pub fn count(&self, tenant: &str, kind: ResourceKind) -> usize {
+        let tenants = self.tenants.read();
+        tenants.get(tenant).map_or(0, |t| match kind {
+            ResourceKind::User => t.users.len(),
+            ResourceKind::Group => t.groups.len(),
+        })
+    }
+}
+
+impl UserStore for MemoryStore {
+    fn create(&self, ctx: &Ctx, kind: ResourceKind, resource: Value) -> StoreResult<Stored> {
+        let id = id_of(&resource)?;
+        let mut tenants = self.tenants.write();
+        let t = tenants.entry(ctx.tenant.clone()).or_default();
+        if t.users.contains_key(&id) || t.groups.contains_key(&id) {
+            return Err(StoreError::Uniqueness {
+                attribute: "id".to_owned(),
+            });
+        }
+        match kind {
+            ResourceKind::User => {
+                if let Some(key) = unique_key(kind, &resource) {
+                    if t.user_names.contains_key(&key) {
+                        return Err(StoreError::user_name_taken());
+                    }
+                    t.user_names.insert(key, id.clone());
+                }
+                t.index_external_id(kind, &resource, &id, true);
+                t.users.insert(
+                    id.clone(),
+                    Entry {
+                        resource: resource.clone(),
+                        version: 1,
+                    },
+                );
+                Ok(Stored {
+                    id,
+                    resource,
+                    version: 1,
+                })
+            }
+            ResourceKind::Group => {
+                t.index_external_id(kind, &resource, &id, true);
+                let (bare, members) = split_members(resource);
+                for m in members.keys() {
+                    t.set_membership(&id, m, true);
+                }
+                let entry = GroupEntry {
+                    resource: bare,
+                    members,
+                    version: 1,
+                };
+                let stored = entry.materialize(&id, Members::Include);
+                t.groups.insert(id, entry);
+                Ok(stored)
+            }
+        }
+    }
+
+    fn get(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        members: Members,
+    ) -> StoreResult<Option<Stored>> {
+        let tenants = self.tenants.read();
+        let Some(t) = tenants.get(&ctx.tenant) else {
+            return Ok(None);
+        };
+        Ok(match kind {
+            ResourceKind::User => t.users.get(id).map(|e| Stored {
+                id: id.to_owned(),
+                resource: e.resource.clone(),
+                version: e.version,
+            }),
+            ResourceKind::Group => t.groups.get(id).map(|g| g.materialize(id, members)),
+        })
+    }
+
+    fn replace(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        resource: Value,
+        if_version: Option<u64>,
+    ) -> StoreResult<Stored> {
+        let mut tenants = self.tenants.write();
+        let t = tenants.get_mut(&ctx.tenant).ok_or(StoreError::NotFound)?;
+        match kind {
+            ResourceKind::User => {
+                let (old_version, old_key, old_resource) = {
+                    let e = t.users.get(id).ok_or(StoreError::NotFound)?;
+                    (e.version, unique_key(kind, &e.resource), e.resource.clone())
+                };
+                if if_version.is_some_and(|v| v != old_version) {
+                    return Err(StoreError::PreconditionFailed);
+                }
+                let new_key = unique_key(kind, &resource);
+                if new_key != old_key {
+                    if let Some(k) = &new_key {
+                        if t.user_names.get(k).is_some_and(|other| other != id) {
+                            return Err(StoreError::user_name_taken());
+                        }
+                    }
+                    if let Some(k) = &old_key {
+                        t.user_names.remove(k);
+                    }
+                    if let Some(k) = new_key {
+                        t.user_names.insert(k, id.to_owned());
+                    }
+                }
+                t.index_external_id(kind, &old_resource, id, false);
+                t.index_external_id(kind, &resource, id, true);
+                let version = old_version + 1;
+                t.users.insert(
+                    id.to_owned(),
+                    Entry {
+                        resource: resource.clone(),
+                        version,
+                    },
+                );
+                Ok(Stored {
+                    id: id.to_owned(),
+                    resource,
+                    version,
+                })
+            }
+            ResourceKind::Group => {
+                let (old_version, old_members, old_resource) = {
+                    let g = t.groups.get(id).ok_or(StoreError::NotFound)?;
+                    (g.version, g.members.keys().cloned().collect::<Vec<_>>(), g.resource.clone())
+                };
+                if if_version.is_some_and(|v| v != old_version) {
+                    return Err(StoreError::PreconditionFailed);
+                }
+                for m in &old_members {
+                    t.set_membership(id, m, false);
+                }
+                t.index_external_id(kind, &old_resource, id, false);
+                t.index_external_id(kind, &resource, id, true);
+                let (bare, members) = split_members(resource);
+                for m in members.keys() {
+                    t.set_membership(id, m, true);
+                }
+                let entry = GroupEntry {
+                    resource: bare,
+                    members,
+                    version: old_version + 1,
+                };
+                let stored = entry.materialize(id, Members::Include);
+                t.groups.insert(id.to_owned(), entry);
+                Ok(stored)
+            }
+        }
+    }
+
+    fn delete(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        if_version: Option<u64>,
+    ) -> StoreResult<()> {
+        let mut tenants = self.tenants.write();
+        let t = tenants.get_mut(&ctx.tenant).ok_or(StoreError::NotFound)?;
+        let version = match kind {
+            ResourceKind::User => t.users.get(id).map(|e| e.version),
+            ResourceKind::Group => t.groups.get(id).map(|g| g.version),
+        }
+        .ok_or(StoreError::NotFound)?;
+        if if_version.is_some_and(|v| v != version) {
+            return Err(StoreError::PreconditionFailed);
+        }
+        match kind {
+            ResourceKind::User => {
+                let e = t.users.remove(id).expect("invariant: checked above");
+                if let Some(k) = unique_key(kind, &e.resource) {
+                    t.user_names.remove(&k);
+                }
+                t.index_external_id(kind, &e.resource, id, false);
+            }
+            ResourceKind::Group => {
+                let g = t.groups.remove(id).expect("invariant: checked above");
+                t.index_external_id(kind, &g.resource, id, false);
+                for m in g.members.keys() {
+                    t.set_membership(id, m, false);
+                }
+            }
+        }
+        // Remove the deleted resource from every group it was a member of.
+        if let Some(groups) = t.member_of.remove(id) {
+            let now = crate::time::now();
+            for gid in groups {
+                if let Some(g) = t.groups.get_mut(&gid) {
+                    g.members.swap_remove(id);
+                    g.version += 1;
+                    set_last_modified(&mut g.resource, &now);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn query(&self, ctx: &Ctx, kind: ResourceKind, query: &Query) -> StoreResult<Page> {
+        let tenants = self.tenants.read();
+        let Some(t) = tenants.get(&ctx.tenant) else {
+            return Ok(Page::default());
+        };
+        let candidates = query.filter.as_ref().and_then(|f| t.candidates(kind, f));
+        // Matching ids in id order (the default order), or sorted later.
+        let mut ids: Vec<&str> = Vec::new();
+        match kind {
+            ResourceKind::User => match &candidates {
+                Some(c) => {
+                    for id in c {
+                        if let Some((k, e)) = t.users.get_key_value(id) {
+                            if query.matches(&e.resource) {
+                                ids.push(k);
+                            }
+                        }
+                    }
+                }
+                None => {
+                    for (k, e) in &t.users {
+                        if query.matches(&e.resource) {
+                            ids.push(k);
+                        }
+                    }
+                }
+            },
+            ResourceKind::Group => {
+                let ok = |id: &str, g: &GroupEntry| {
+                    query.filter.as_ref().is_none_or(|f| group_matches(query, f, g, id))
+                };
+                match &candidates {
+                    Some(c) => {
+                        for id in c {
+                            if let Some((k, g)) = t.groups.get_key_value(id) {
+                                if ok(k, g) {
+                                    ids.push(k);
+                                }
+                            }
+                        }
+                    }
+                    None => {
+                        for (k, g) in &t.groups {
+                            if ok(k, g) {
+                                ids.push(k);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if candidates.is_some() {
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        let total_results = ids.len();
+        let materialize = |id: &str, members: Members| -> Stored {
+            match kind {
+                ResourceKind::User => {
+                    let e = &t.users[id];
+                    Stored {
+                        id: id.to_owned(),
+                        resource: e.resource.clone(),
+                        version: e.version,
+                    }
+                }
+                ResourceKind::Group => t.groups[id].materialize(id, members),
+            }
+        };
+        let (resources, next_cursor) = if query.sort.is_some() {
+            // Sorting may need members (sortBy=members.value is unusual but legal).
+            let mut all: Vec<Stored> = ids.iter().map(|id| materialize(id, Members::Include)).collect();
+            all.sort_by(|a, b| query.compare(&a.resource, &b.resource));
+            let (mut page, next) = paginate(all, &query.page)?;
+            if query.members == Members::Exclude {
+                for s in &mut page {
+                    if let Some(o) = s.resource.as_object_mut() {
+                        o.remove("members");
+                    }
+                }
+            }
+            (page, next)
+        } else {
+            let (page_ids, next) = paginate(ids, &query.page)?;
+            (
+                page_ids
+                    .into_iter()
+                    .map(|id| materialize(id, query.members))
+                    .collect(),
+                next,
+            )
+        };
+        Ok(Page {
+            resources,
+            total_results,
+            next_cursor,
+        })
+    }
+
+    fn modify_members(
+        &self,
+        ctx: &Ctx,
+        group_id: &str,
+        change: &MemberChange,
+        if_version: Option<u64>,
+    ) -> StoreResult<Stored> {
+        let mut tenants = self.tenants.write();
+        let t = tenants.get_mut(&ctx.tenant).ok_or(StoreError::NotFound)?;
+        let g = t.groups.get_mut(group_id).ok_or(StoreError::NotFound)?;
+        if if_version.is_some_and(|v| v != g.version) {
+            return Err(StoreError::PreconditionFailed);
+        }
+        let mut removed: Vec<String> = Vec::new();
+        let mut added: Vec<String> = Vec::new();
+        if change.remove_all {
+            removed.extend(g.members.drain(..).map(|(k, _)| k));
+        }
+        for r in &change.remove {
+            if g.members.swap_remove(r).is_some() {
+                removed.push(r.clone());
+            }
+        }
+        for m in &change.add {
+            if !g.members.contains_key(&m.value) {
+                g.members.insert(m.value.clone(), m.clone());
+                added.push(m.value.clone());
+            }
+        }
+        g.version += 1;
+        set_last_modified(&mut g.resource, &change.last_modified);
+        let stored = g.materialize(group_id, Members::Exclude);
+        for r in removed {
+            t.set_membership(group_id, &r, false);
+        }
+        for a in added {
+            t.set_membership(group_id, &a, true);
+        }
+        Ok(stored)
+    }
+}
+
+fn set_last_modified(resource: &mut Value, now: &str) {
+    if let Some(meta) = resource.get_mut("meta").and_then(Value::as_object_mut) {
+        meta.insert("lastModified".into(), Value::String(now.to_owned()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    crate::store_conformance_tests!(MemoryStore::new());
+}
