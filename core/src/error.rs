@@ -187,7 +187,10 @@ impl ScimError {
 
     /// 401: no or an unknown bearer token.
     pub fn unauthorized() -> Self {
-        Self::with_status(401, "authorization failure: a valid bearer token is required")
+        Self::with_status(
+            401,
+            "authorization failure: a valid bearer token is required",
+        )
     }
 
     /// 403 without a keyword: the operation is not permitted.

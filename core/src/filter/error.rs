@@ -116,9 +116,17 @@ impl fmt::Display for FilterError {
 impl FilterError {
     fn write_found(&self, f: &mut fmt::Formatter<'_>, what: &str) -> fmt::Result {
         if self.found.is_empty() {
-            write!(f, "{what} at column {}, found the end of the input", self.column)
+            write!(
+                f,
+                "{what} at column {}, found the end of the input",
+                self.column
+            )
         } else {
-            write!(f, "{what} at column {}, found `{}`", self.column, self.found)
+            write!(
+                f,
+                "{what} at column {}, found `{}`",
+                self.column, self.found
+            )
         }
     }
 }

@@ -39,7 +39,9 @@ fn resolve_in(f: &Filter, rs: &ResourceSchema, parent: Option<&Attribute>) -> Re
         }
         Filter::ValuePath(p, inner) => {
             if parent.is_some() {
-                return Err(ScimError::invalid_filter("nested value filters are not allowed"));
+                return Err(ScimError::invalid_filter(
+                    "nested value filters are not allowed",
+                ));
             }
             let res = rs
                 .resolve(p)
@@ -90,7 +92,10 @@ fn resolve_path<'s>(
     };
     if leaf.ty == AttrType::Complex && op.is_some() {
         // `emails co "example.com"` compares the `value` sub-attribute.
-        if let (true, Some(value)) = (leaf.multi_valued && path.sub_attr.is_none(), leaf.sub("value")) {
+        if let (true, Some(value)) = (
+            leaf.multi_valued && path.sub_attr.is_none(),
+            leaf.sub("value"),
+        ) {
             path.sub_attr = Some(value.name.clone());
             return Ok((path, value));
         }
@@ -101,7 +106,12 @@ fn resolve_path<'s>(
     Ok((path, leaf))
 }
 
-fn check_value(path: &AttrPath, leaf: &Attribute, op: CompareOp, v: &CompValue) -> Result<CompValue> {
+fn check_value(
+    path: &AttrPath,
+    leaf: &Attribute,
+    op: CompareOp,
+    v: &CompValue,
+) -> Result<CompValue> {
     let bad = |why: &str| ScimError::invalid_filter(format!("`{path} {op} {v}`: {why}"));
     if matches!(v, CompValue::Null) {
         return if matches!(op, CompareOp::Eq | CompareOp::Ne) {
@@ -113,7 +123,9 @@ fn check_value(path: &AttrPath, leaf: &Attribute, op: CompareOp, v: &CompValue) 
     match leaf.ty {
         AttrType::Boolean => {
             if op != CompareOp::Eq && op != CompareOp::Ne {
-                return Err(bad("boolean attributes support only eq and ne (RFC 7644 §3.4.2.2)"));
+                return Err(bad(
+                    "boolean attributes support only eq and ne (RFC 7644 §3.4.2.2)",
+                ));
             }
             match v {
                 CompValue::Bool(_) => Ok(v.clone()),
@@ -122,9 +134,9 @@ fn check_value(path: &AttrPath, leaf: &Attribute, op: CompareOp, v: &CompValue) 
                 _ => Err(bad("expected true or false")),
             }
         }
-        AttrType::Binary if op.is_ordering() => {
-            Err(bad("binary attributes cannot be ordered (RFC 7644 §3.4.2.2)"))
-        }
+        AttrType::Binary if op.is_ordering() => Err(bad(
+            "binary attributes cannot be ordered (RFC 7644 §3.4.2.2)",
+        )),
         AttrType::Integer | AttrType::Decimal => match v {
             CompValue::Num(_) if !op.is_substring() => Ok(v.clone()),
             CompValue::Num(_) => Err(bad("co, sw and ew apply to strings only")),
@@ -169,7 +181,9 @@ pub fn matches(f: &Filter, resource: &Value, rs: &ResourceSchema) -> bool {
                 return false;
             };
             match res.top_value(resource) {
-                Some(Value::Array(items)) => items.iter().any(|item| matches_sub(inner, item, res.attr)),
+                Some(Value::Array(items)) => {
+                    items.iter().any(|item| matches_sub(inner, item, res.attr))
+                }
                 Some(item @ Value::Object(_)) => matches_sub(inner, item, res.attr),
                 _ => false,
             }
@@ -178,7 +192,7 @@ pub fn matches(f: &Filter, resource: &Value, rs: &ResourceSchema) -> bool {
 }
 
 /// Evaluate the inner filter of a value path against one element.
-fn matches_sub(f: &Filter, item: &Value, parent: &Attribute) -> bool {
+pub(crate) fn matches_sub(f: &Filter, item: &Value, parent: &Attribute) -> bool {
     match f {
         Filter::Or(a, b) => matches_sub(a, item, parent) || matches_sub(b, item, parent),
         Filter::And(a, b) => matches_sub(a, item, parent) && matches_sub(b, item, parent),
@@ -229,7 +243,11 @@ fn top_values<'v, 's>(
         other => push(other),
     }
     out.retain(|v| !v.is_null());
-    if out.is_empty() { None } else { Some((leaf, out)) }
+    if out.is_empty() {
+        None
+    } else {
+        Some((leaf, out))
+    }
 }
 
 fn present(v: &Value, _leaf: &Attribute) -> bool {
@@ -245,7 +263,9 @@ fn present(v: &Value, _leaf: &Attribute) -> bool {
 fn compare_any(values: &[&Value], leaf: &Attribute, op: CompareOp, cv: &CompValue) -> bool {
     match op {
         // `ne` is the negation of `eq` over all values.
-        CompareOp::Ne => !values.iter().any(|v| compare_one(v, leaf, CompareOp::Eq, cv)),
+        CompareOp::Ne => !values
+            .iter()
+            .any(|v| compare_one(v, leaf, CompareOp::Eq, cv)),
         _ => values.iter().any(|v| compare_one(v, leaf, op, cv)),
     }
 }
@@ -266,7 +286,10 @@ fn compare_one(v: &Value, leaf: &Attribute, op: CompareOp, cv: &CompValue) -> bo
                 };
             }
             let (a, b) = if leaf.case_exact {
-                (std::borrow::Cow::Borrowed(a.as_str()), std::borrow::Cow::Borrowed(b.as_str()))
+                (
+                    std::borrow::Cow::Borrowed(a.as_str()),
+                    std::borrow::Cow::Borrowed(b.as_str()),
+                )
             } else {
                 (fold(a), fold(b))
             };
@@ -341,7 +364,11 @@ pub fn compare_values(a: Option<&Value>, b: Option<&Value>, leaf: &Attribute) ->
 
 /// The value `sortBy` sorts a resource by: for a multi-valued attribute the
 /// primary value, else the first (RFC 7644 §3.4.2.3).
-pub(crate) fn sort_key<'v>(resource: &'v Value, p: &AttrPath, rs: &ResourceSchema) -> Option<&'v Value> {
+pub(crate) fn sort_key<'v>(
+    resource: &'v Value,
+    p: &AttrPath,
+    rs: &ResourceSchema,
+) -> Option<&'v Value> {
     let res = rs.resolve(p)?;
     let top = res.top_value(resource)?;
     let item = match top {
@@ -418,11 +445,17 @@ mod tests {
         assert!(check(r#"name.familyName ew "SEN""#, &u));
         assert!(check(r#"title ne "CEO""#, &u));
         assert!(!check(r#"title ne "tour guide""#, &u));
-        assert!(check(r#"nickName ne "x""#, &u), "ne matches an absent attribute");
+        assert!(
+            check(r#"nickName ne "x""#, &u),
+            "ne matches an absent attribute"
+        );
         assert!(check("title pr", &u));
         assert!(!check("nickName pr", &u));
         assert!(check(r#"meta.lastModified gt "2011-05-13T04:42:33Z""#, &u));
-        assert!(check(r#"meta.lastModified ge "2011-05-13T06:42:34+02:00""#, &u));
+        assert!(check(
+            r#"meta.lastModified ge "2011-05-13T06:42:34+02:00""#,
+            &u
+        ));
         assert!(!check(r#"meta.lastModified lt "2011-05-13T04:42:34Z""#, &u));
         assert!(check(r#"meta.lastModified le "2011-05-13T04:42:34Z""#, &u));
         assert!(check(r#"userName gt "a""#, &u));
@@ -439,8 +472,14 @@ mod tests {
         let u = bjensen();
         assert!(check(r#"emails co "jensen.org""#, &u));
         assert!(check(r#"emails.value ew "example.com""#, &u));
-        assert!(check(r#"emails[type eq "work" and value co "@example.com"]"#, &u));
-        assert!(!check(r#"emails[type eq "home" and value co "@example.com"]"#, &u));
+        assert!(check(
+            r#"emails[type eq "work" and value co "@example.com"]"#,
+            &u
+        ));
+        assert!(!check(
+            r#"emails[type eq "home" and value co "@example.com"]"#,
+            &u
+        ));
         assert!(check(r#"emails[primary eq true]"#, &u));
         assert!(check(r#"emails[not (type eq "work")]"#, &u));
         assert!(check(r#"emails.type eq "home""#, &u));
@@ -452,20 +491,38 @@ mod tests {
         assert!(check(r#"title pr and userName sw "b""#, &u));
         assert!(check(r#"title eq "x" or userName sw "b""#, &u));
         assert!(!check(r#"not (title pr)"#, &u));
-        assert!(check(r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "701984""#, &u));
-        assert!(check(r#"urn:ietf:params:scim:schemas:core:2.0:User:name.givenName eq "barbara""#, &u));
-        assert!(check(r#"schemas eq "urn:ietf:params:scim:schemas:core:2.0:User""#, &u));
+        assert!(check(
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "701984""#,
+            &u
+        ));
+        assert!(check(
+            r#"urn:ietf:params:scim:schemas:core:2.0:User:name.givenName eq "barbara""#,
+            &u
+        ));
+        assert!(check(
+            r#"schemas eq "urn:ietf:params:scim:schemas:core:2.0:User""#,
+            &u
+        ));
     }
 
     #[test]
     fn schema_errors_are_invalid_filter() {
-        assert_eq!(rejects(r#"foo eq "x""#), "unknown attribute `foo` in filter");
-        assert_eq!(rejects(r#"name.nope eq "x""#), "unknown attribute `name.nope` in filter");
+        assert_eq!(
+            rejects(r#"foo eq "x""#),
+            "unknown attribute `foo` in filter"
+        );
+        assert_eq!(
+            rejects(r#"name.nope eq "x""#),
+            "unknown attribute `name.nope` in filter"
+        );
         assert_eq!(
             rejects("active gt true"),
             "`active gt true`: boolean attributes support only eq and ne (RFC 7644 §3.4.2.2)"
         );
-        assert_eq!(rejects(r#"active eq "yes""#), "`active eq \"yes\"`: expected true or false");
+        assert_eq!(
+            rejects(r#"active eq "yes""#),
+            "`active eq \"yes\"`: expected true or false"
+        );
         assert_eq!(
             rejects(r#"meta.created gt "yesterday""#),
             "`meta.created gt \"yesterday\"`: expected a dateTime such as \"2011-05-13T04:42:34Z\""
@@ -474,10 +531,22 @@ mod tests {
             rejects(r#"name eq "x""#),
             "`name` is a complex attribute and cannot be compared; name a sub-attribute"
         );
-        assert_eq!(rejects(r#"userName[value eq "x"]"#), "userName[…]: a value filter needs a complex attribute");
-        assert_eq!(rejects(r#"emails[nope eq "x"]"#), "unknown attribute `nope` in filter");
-        assert_eq!(rejects("userName gt 3"), "`userName gt 3`: expected a string");
-        assert_eq!(rejects("userName co null"), "`userName co null`: null can only be compared with eq or ne");
+        assert_eq!(
+            rejects(r#"userName[value eq "x"]"#),
+            "userName[…]: a value filter needs a complex attribute"
+        );
+        assert_eq!(
+            rejects(r#"emails[nope eq "x"]"#),
+            "unknown attribute `nope` in filter"
+        );
+        assert_eq!(
+            rejects("userName gt 3"),
+            "`userName gt 3`: expected a string"
+        );
+        assert_eq!(
+            rejects("userName co null"),
+            "`userName co null`: null can only be compared with eq or ne"
+        );
     }
 
     #[test]
@@ -488,13 +557,22 @@ mod tests {
             reg.get(ResourceKind::User),
         )
         .unwrap();
-        assert_eq!(f.to_string(), r#"userName eq "x" and emails.value co "y" and title pr"#);
+        assert_eq!(
+            f.to_string(),
+            r#"userName eq "x" and emails.value co "y" and title pr"#
+        );
     }
 
     #[test]
     fn sort_values_put_missing_last() {
         let a = Attribute::new("x", AttrType::String);
-        assert_eq!(compare_values(Some(&json!("B")), Some(&json!("a")), &a), Ordering::Greater);
-        assert_eq!(compare_values(None, Some(&json!("a")), &a), Ordering::Greater);
+        assert_eq!(
+            compare_values(Some(&json!("B")), Some(&json!("a")), &a),
+            Ordering::Greater
+        );
+        assert_eq!(
+            compare_values(None, Some(&json!("a")), &a),
+            Ordering::Greater
+        );
     }
 }

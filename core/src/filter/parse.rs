@@ -268,9 +268,9 @@ impl<'a> Parser<'a> {
         let rest = &self.src.as_bytes()[self.pos..];
         if rest.len() >= kw.len()
             && rest[..kw.len()].eq_ignore_ascii_case(kw.as_bytes())
-            && rest
-                .get(kw.len())
-                .is_none_or(|b| !b.is_ascii_alphanumeric() && !matches!(b, b'-' | b'_' | b':' | b'.' | b'$'))
+            && rest.get(kw.len()).is_none_or(|b| {
+                !b.is_ascii_alphanumeric() && !matches!(b, b'-' | b'_' | b':' | b'.' | b'$')
+            })
         {
             self.pos += kw.len();
             true
@@ -476,27 +476,52 @@ mod tests {
 
     #[test]
     fn simple_comparisons() {
-        assert_eq!(p(r#"userName eq "bjensen""#), cmp("userName", CompareOp::Eq, st("bjensen")));
-        assert_eq!(p(r#"userName EQ "x""#), cmp("userName", CompareOp::Eq, st("x")));
+        assert_eq!(
+            p(r#"userName eq "bjensen""#),
+            cmp("userName", CompareOp::Eq, st("bjensen"))
+        );
+        assert_eq!(
+            p(r#"userName EQ "x""#),
+            cmp("userName", CompareOp::Eq, st("x"))
+        );
         assert_eq!(
             p(r#"name.familyName co "O'Malley""#),
             cmp("name.familyName", CompareOp::Co, st("O'Malley"))
         );
         assert_eq!(p("title pr"), Filter::Present(AttrPath::simple("title")));
-        assert_eq!(p("active eq TRUE"), cmp("active", CompareOp::Eq, CompValue::Bool(true)));
+        assert_eq!(
+            p("active eq TRUE"),
+            cmp("active", CompareOp::Eq, CompValue::Bool(true))
+        );
         assert_eq!(p("x eq null"), cmp("x", CompareOp::Eq, CompValue::Null));
-        assert_eq!(p("n ge -1.5e3"), cmp("n", CompareOp::Ge, CompValue::Num(serde_json::from_str("-1.5e3").unwrap())));
+        assert_eq!(
+            p("n ge -1.5e3"),
+            cmp(
+                "n",
+                CompareOp::Ge,
+                CompValue::Num(serde_json::from_str("-1.5e3").unwrap())
+            )
+        );
     }
 
     #[test]
     fn urn_qualified_paths_keep_dots_in_the_urn() {
         let f = p(r#"urn:ietf:params:scim:schemas:core:2.0:User:name.familyName eq "J""#);
-        let Filter::Compare(path, ..) = f else { panic!() };
-        assert_eq!(path.uri.as_deref(), Some("urn:ietf:params:scim:schemas:core:2.0:User"));
+        let Filter::Compare(path, ..) = f else {
+            panic!()
+        };
+        assert_eq!(
+            path.uri.as_deref(),
+            Some("urn:ietf:params:scim:schemas:core:2.0:User")
+        );
         assert_eq!(path.name, "name");
         assert_eq!(path.sub_attr.as_deref(), Some("familyName"));
-        let f = p(r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "7""#);
-        let Filter::Compare(path, ..) = f else { panic!() };
+        let f = p(
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "7""#,
+        );
+        let Filter::Compare(path, ..) = f else {
+            panic!()
+        };
         assert_eq!(path.name, "employeeNumber");
     }
 
@@ -560,21 +585,57 @@ mod tests {
 
     #[test]
     fn error_messages_name_the_column() {
-        assert_eq!(err(r#"userName eqq "x""#), "expected a comparison operator at column 10, found `eqq`");
-        assert_eq!(err(r#"userName eq"#), "expected a comparison value at column 12, found the end of the input");
-        assert_eq!(err(r#"userName eq "x"#), "invalid string literal at column 13, found `\"x`");
-        assert_eq!(err(r#"userName eq "x" andd b pr"#), "expected `and`, `or` or the end of the filter at column 17, found `andd`");
+        assert_eq!(
+            err(r#"userName eqq "x""#),
+            "expected a comparison operator at column 10, found `eqq`"
+        );
+        assert_eq!(
+            err(r#"userName eq"#),
+            "expected a comparison value at column 12, found the end of the input"
+        );
+        assert_eq!(
+            err(r#"userName eq "x"#),
+            "invalid string literal at column 13, found `\"x`"
+        );
+        assert_eq!(
+            err(r#"userName eq "x" andd b pr"#),
+            "expected `and`, `or` or the end of the filter at column 17, found `andd`"
+        );
         assert_eq!(err(""), "the filter is empty");
         assert_eq!(err("   "), "the filter is empty");
-        assert_eq!(err(r#"(a pr"#), "expected `)` at column 6, found the end of the input");
-        assert_eq!(err(r#"a eq bareword"#), "expected a comparison value at column 6, found `bareword`");
-        assert_eq!(err(r#"emails[type[x eq "1"]]"#), "a value filter `[...]` is not allowed here at column 12, found `[`");
-        assert_eq!(err(r#"a.b.c pr"#), "invalid attribute path at column 1, found `a.b.c`");
-        assert_eq!(err(r#"1a pr"#), "invalid attribute path at column 1, found `1a`");
-        assert_eq!(err(r#"a eq 1..2"#), "invalid number at column 6, found `1..2`");
+        assert_eq!(
+            err(r#"(a pr"#),
+            "expected `)` at column 6, found the end of the input"
+        );
+        assert_eq!(
+            err(r#"a eq bareword"#),
+            "expected a comparison value at column 6, found `bareword`"
+        );
+        assert_eq!(
+            err(r#"emails[type[x eq "1"]]"#),
+            "a value filter `[...]` is not allowed here at column 12, found `[`"
+        );
+        assert_eq!(
+            err(r#"a.b.c pr"#),
+            "invalid attribute path at column 1, found `a.b.c`"
+        );
+        assert_eq!(
+            err(r#"1a pr"#),
+            "invalid attribute path at column 1, found `1a`"
+        );
+        assert_eq!(
+            err(r#"a eq 1..2"#),
+            "invalid number at column 6, found `1..2`"
+        );
         assert_eq!(err(r#"not a pr"#), "expected `(` at column 5, found `a`");
-        assert_eq!(err(r#"é eq "x""#), "expected an attribute path at column 1, found `é`");
-        assert_eq!(err(r#"a eq "é" b"#), "expected `and`, `or` or the end of the filter at column 10, found `b`");
+        assert_eq!(
+            err(r#"é eq "x""#),
+            "expected an attribute path at column 1, found `é`"
+        );
+        assert_eq!(
+            err(r#"a eq "é" b"#),
+            "expected `and`, `or` or the end of the filter at column 10, found `b`"
+        );
     }
 
     #[test]
@@ -587,7 +648,10 @@ mod tests {
         let ok = format!("{}a pr{}", "(".repeat(32), ")".repeat(32));
         assert!(parse(&ok).is_ok());
         let long = format!("a eq \"{}\"", "x".repeat(MAX_LEN));
-        assert_eq!(parse(&long).unwrap_err().to_string(), "the filter is longer than 16384 bytes");
+        assert_eq!(
+            parse(&long).unwrap_err().to_string(),
+            "the filter is longer than 16384 bytes"
+        );
         // A long chain of `and` is not nesting.
         let chain = vec!["a pr"; 500].join(" and ");
         assert!(parse(&chain).is_ok());
@@ -599,18 +663,26 @@ mod tests {
         assert_eq!(pp.attr, AttrPath::simple("emails"));
         assert_eq!(pp.sub_attr.as_deref(), Some("value"));
         assert_eq!(pp.to_string(), r#"emails[type eq "work"].value"#);
-        let pp = parse_value_path(r#"members[value eq "2819c223-7f76-453a-919d-413861904646"]"#).unwrap();
+        let pp = parse_value_path(r#"members[value eq "2819c223-7f76-453a-919d-413861904646"]"#)
+            .unwrap();
         assert!(pp.filter.is_some() && pp.sub_attr.is_none());
-        let pp = parse_value_path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager").unwrap();
+        let pp =
+            parse_value_path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager")
+                .unwrap();
         assert_eq!(pp.attr.name, "manager");
-        let pp = parse_value_path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User").unwrap();
+        let pp =
+            parse_value_path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User").unwrap();
         assert_eq!(pp.attr.name, "");
         assert_eq!(
-            parse_value_path(r#"emails[type eq "work"] x"#).unwrap_err().to_string(),
+            parse_value_path(r#"emails[type eq "work"] x"#)
+                .unwrap_err()
+                .to_string(),
             "unexpected input after the end at column 24, found `x`"
         );
         assert_eq!(
-            parse_value_path(r#"name.givenName[a pr]"#).unwrap_err().to_string(),
+            parse_value_path(r#"name.givenName[a pr]"#)
+                .unwrap_err()
+                .to_string(),
             "a value filter `[...]` is not allowed here at column 15, found `[`"
         );
         assert!(parse_value_path("").is_err());
@@ -618,8 +690,17 @@ mod tests {
 
     #[test]
     fn bare_paths() {
-        assert_eq!(parse_attr_path("name.givenName").unwrap().unwrap().to_string(), "name.givenName");
-        assert_eq!(parse_attr_path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User").unwrap(), None);
+        assert_eq!(
+            parse_attr_path("name.givenName")
+                .unwrap()
+                .unwrap()
+                .to_string(),
+            "name.givenName"
+        );
+        assert_eq!(
+            parse_attr_path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User").unwrap(),
+            None
+        );
         assert!(parse_attr_path("a b").is_err());
         assert!(parse_attr_path("").is_err());
     }

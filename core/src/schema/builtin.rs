@@ -1,14 +1,17 @@
 //! The built-in schemas: core User (RFC 7643 §4.1), Group (§4.2), EnterpriseUser
 //! (§4.3) and the common attributes (§3.1), as given in RFC 7643 §8.7.1.
 
-use super::{AttrType as T, Attribute as A, Mutability as M, Returned as R, Schema, Uniqueness as U};
+use super::{
+    AttrType as T, Attribute as A, Mutability as M, Returned as R, Schema, Uniqueness as U,
+};
 
 /// `urn:ietf:params:scim:schemas:core:2.0:User`
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 /// `urn:ietf:params:scim:schemas:core:2.0:Group`
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 /// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`
-pub const ENTERPRISE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const ENTERPRISE_USER_SCHEMA: &str =
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 /// `urn:ietf:params:scim:api:messages:2.0:ListResponse`
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 /// `urn:ietf:params:scim:api:messages:2.0:PatchOp`
@@ -194,7 +197,9 @@ pub(crate) fn group_schema() -> Schema {
                     s("value").mutability(M::Immutable),
                     r("$ref", &["User", "Group"]).mutability(M::Immutable),
                     s("display").mutability(M::Immutable),
-                    s("type").canonical(["User", "Group"]).mutability(M::Immutable),
+                    s("type")
+                        .canonical(["User", "Group"])
+                        .mutability(M::Immutable),
                 ],
             )
             .multi()
@@ -211,7 +216,8 @@ pub(crate) fn enterprise_user_schema() -> Schema {
         ENTERPRISE_USER_SCHEMA,
         "EnterpriseUser",
         vec![
-            s("employeeNumber").describe("Numeric or alphanumeric identifier assigned to a person."),
+            s("employeeNumber")
+                .describe("Numeric or alphanumeric identifier assigned to a person."),
             s("costCenter").describe("Identifies the name of a cost center."),
             s("organization").describe("Identifies the name of an organization."),
             s("division").describe("Identifies the name of a division."),
@@ -219,7 +225,8 @@ pub(crate) fn enterprise_user_schema() -> Schema {
             c(
                 "manager",
                 vec![
-                    s("value").describe("The id of the SCIM resource representing the User's manager."),
+                    s("value")
+                        .describe("The id of the SCIM resource representing the User's manager."),
                     r("$ref", &["User"]),
                     s("displayName").mutability(M::ReadOnly),
                 ],

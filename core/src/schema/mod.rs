@@ -14,12 +14,14 @@ use crate::error::{Result, ScimError};
 use crate::filter::AttrPath;
 
 pub use builtin::{
-    ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE_SCHEMA, PATCH_OP_SCHEMA,
-    RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA, SEARCH_REQUEST_SCHEMA, SERVICE_PROVIDER_CONFIG_SCHEMA,
-    USER_SCHEMA, BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA,
+    BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA,
+    LIST_RESPONSE_SCHEMA, PATCH_OP_SCHEMA, RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA,
+    SEARCH_REQUEST_SCHEMA, SERVICE_PROVIDER_CONFIG_SCHEMA, USER_SCHEMA,
 };
 pub use validate::UnknownAttributes;
-pub(crate) use validate::{Validated, validate_resource};
+pub(crate) use validate::{
+    coerce_bool as coerce_bool_value, is_empty as is_empty_value, validate_resource,
+};
 
 /// The data type of an attribute (RFC 7643 §2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -385,7 +387,10 @@ impl Attribute {
         a.canonical_values = strings("canonicalValues");
         a.reference_types = strings("referenceTypes");
         if let Some(subs) = obj.get("subAttributes").and_then(Value::as_array) {
-            a.sub_attributes = subs.iter().map(Attribute::from_json).collect::<Result<_>>()?;
+            a.sub_attributes = subs
+                .iter()
+                .map(Attribute::from_json)
+                .collect::<Result<_>>()?;
         }
         if a.ty == AttrType::Complex && a.sub_attributes.is_empty() {
             return Err(ScimError::invalid_value(format!(
@@ -620,7 +625,8 @@ impl ResourceSchema {
 
     /// All schema URNs, core first.
     pub fn schema_urns(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.core.id.as_str()).chain(self.extensions.iter().map(|e| e.schema.id.as_str()))
+        std::iter::once(self.core.id.as_str())
+            .chain(self.extensions.iter().map(|e| e.schema.id.as_str()))
     }
 
     /// Resolve a top-level attribute name (no URN) against common and core attributes.
@@ -766,7 +772,10 @@ mod tests {
         let reg = Registry::default();
         let user = reg.get(ResourceKind::User);
         let p = AttrPath::new(None, "USERNAME", None);
-        assert_eq!(user.resolve(&p).unwrap().canonical_path().to_string(), "userName");
+        assert_eq!(
+            user.resolve(&p).unwrap().canonical_path().to_string(),
+            "userName"
+        );
         let p = AttrPath::new(None, "name", Some("GIVENNAME"));
         assert_eq!(
             user.resolve(&p).unwrap().canonical_path().to_string(),
@@ -783,7 +792,10 @@ mod tests {
         let p = AttrPath::new(Some(USER_SCHEMA), "emails", Some("value"));
         assert!(user.resolve(&p).unwrap().extension.is_none());
         assert!(user.resolve(&AttrPath::new(None, "nope", None)).is_none());
-        assert!(user.resolve(&AttrPath::new(None, "meta", Some("lastModified"))).is_some());
+        assert!(
+            user.resolve(&AttrPath::new(None, "meta", Some("lastModified")))
+                .is_some()
+        );
     }
 
     #[test]

@@ -24,10 +24,6 @@ pub enum UnknownAttributes {
     Reject,
 }
 
-/// A validated resource (canonical names and order, no readOnly attributes, no
-/// `id`/`meta`).
-pub(crate) type Validated = Map<String, Value>;
-
 /// Validate `input` against `rs`. `existing` is the stored resource for PUT (to
 /// enforce immutability and carry immutable values the client omitted).
 pub(crate) fn validate_resource(
@@ -35,7 +31,7 @@ pub(crate) fn validate_resource(
     input: &Value,
     unknown: UnknownAttributes,
     existing: Option<&Value>,
-) -> Result<Validated> {
+) -> Result<Map<String, Value>> {
     let obj = input
         .as_object()
         .ok_or_else(|| ScimError::invalid_syntax("the request body must be a JSON object"))?;
@@ -284,10 +280,19 @@ pub(crate) fn validate_single(
             let m = v.as_object().ok_or_else(|| wrong("a JSON object"))?;
             let mut out = Map::new();
             let prefix = format!("{name}.");
-            validate_attrs(def.sub_attributes.iter(), m, None, unknown, &prefix, &mut out)?;
+            validate_attrs(
+                def.sub_attributes.iter(),
+                m,
+                None,
+                unknown,
+                &prefix,
+                &mut out,
+            )?;
             Ok(Value::Object(out))
         }
-        AttrType::Boolean => coerce_bool(v).map(Value::Bool).ok_or_else(|| wrong("a boolean")),
+        AttrType::Boolean => coerce_bool(v)
+            .map(Value::Bool)
+            .ok_or_else(|| wrong("a boolean")),
         AttrType::Integer => match v {
             Value::Number(n) if n.is_i64() || n.is_u64() => Ok(v.clone()),
             Value::Number(n) => match n.as_f64() {
@@ -347,9 +352,14 @@ mod tests {
     use super::*;
     use crate::schema::{ENTERPRISE_USER_SCHEMA, Registry, ResourceKind};
 
-    fn user(input: Value) -> Result<Validated> {
+    fn user(input: Value) -> Result<Map<String, Value>> {
         let reg = Registry::default();
-        validate_resource(reg.get(ResourceKind::User), &input, UnknownAttributes::Ignore, None)
+        validate_resource(
+            reg.get(ResourceKind::User),
+            &input,
+            UnknownAttributes::Ignore,
+            None,
+        )
     }
 
     #[test]
@@ -381,10 +391,16 @@ mod tests {
     #[test]
     fn wrong_types_are_invalid_value() {
         let e = user(json!({"userName": "a", "active": 3})).unwrap_err();
-        assert_eq!(e.detail(), "attribute active must be a boolean, got a number");
+        assert_eq!(
+            e.detail(),
+            "attribute active must be a boolean, got a number"
+        );
         let e = user(json!({"userName": "a", "emails": [{"value": 1.5, "primary": "yes"}]}))
             .unwrap_err();
-        assert_eq!(e.detail(), "attribute emails.primary must be a boolean, got a string");
+        assert_eq!(
+            e.detail(),
+            "attribute emails.primary must be a boolean, got a string"
+        );
     }
 
     #[test]
@@ -402,7 +418,10 @@ mod tests {
         let input = json!({"userName": "a", "shoeSize": 42});
         assert!(validate_resource(rs, &input, UnknownAttributes::Ignore, None).is_ok());
         let e = validate_resource(rs, &input, UnknownAttributes::Reject, None).unwrap_err();
-        assert_eq!(e.detail(), "unknown attribute \"shoeSize\" for resource type User");
+        assert_eq!(
+            e.detail(),
+            "unknown attribute \"shoeSize\" for resource type User"
+        );
     }
 
     #[test]

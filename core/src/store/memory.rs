@@ -101,7 +101,10 @@ impl Tenant {
         if let Some(ext) = external_id(resource) {
             let key = (kind, ext);
             if add {
-                self.external_ids.entry(key).or_default().insert(id.to_owned());
+                self.external_ids
+                    .entry(key)
+                    .or_default()
+                    .insert(id.to_owned());
             } else if let Some(set) = self.external_ids.get_mut(&key) {
                 set.remove(id);
                 if set.is_empty() {
@@ -187,7 +190,9 @@ impl Tenant {
 fn group_matches(q: &Query, f: &Filter, g: &GroupEntry, id: &str) -> bool {
     let is_member_eq = |f: &Filter| -> Option<String> {
         match f {
-            Filter::Compare(p, CompareOp::Eq, CompValue::Str(v)) if p.is_sub("members", "value") => {
+            Filter::Compare(p, CompareOp::Eq, CompValue::Str(v))
+                if p.is_sub("members", "value") =>
+            {
                 Some(v.clone())
             }
             Filter::ValuePath(p, inner) if p.is("members") => match &**inner {
@@ -202,8 +207,7 @@ fn group_matches(q: &Query, f: &Filter, g: &GroupEntry, id: &str) -> bool {
     if let Some(v) = is_member_eq(f) {
         // members.value has caseExact=false: compare folded.
         return g.members.contains_key(&v)
-            || g
-                .members
+            || g.members
                 .keys()
                 .any(|k| super::fold_case(k) == super::fold_case(&v));
     }
@@ -367,7 +371,11 @@ impl UserStore for MemoryStore {
             ResourceKind::Group => {
                 let (old_version, old_members, old_resource) = {
                     let g = t.groups.get(id).ok_or(StoreError::NotFound)?;
-                    (g.version, g.members.keys().cloned().collect::<Vec<_>>(), g.resource.clone())
+                    (
+                        g.version,
+                        g.members.keys().cloned().collect::<Vec<_>>(),
+                        g.resource.clone(),
+                    )
                 };
                 if if_version.is_some_and(|v| v != old_version) {
                     return Err(StoreError::PreconditionFailed);
@@ -469,7 +477,10 @@ impl UserStore for MemoryStore {
             },
             ResourceKind::Group => {
                 let ok = |id: &str, g: &GroupEntry| {
-                    query.filter.as_ref().is_none_or(|f| group_matches(query, f, g, id))
+                    query
+                        .filter
+                        .as_ref()
+                        .is_none_or(|f| group_matches(query, f, g, id))
                 };
                 match &candidates {
                     Some(c) => {
@@ -511,7 +522,10 @@ impl UserStore for MemoryStore {
         };
         let (resources, next_cursor) = if query.sort.is_some() {
             // Sorting may need members (sortBy=members.value is unusual but legal).
-            let mut all: Vec<Stored> = ids.iter().map(|id| materialize(id, Members::Include)).collect();
+            let mut all: Vec<Stored> = ids
+                .iter()
+                .map(|id| materialize(id, Members::Include))
+                .collect();
             all.sort_by(|a, b| query.compare(&a.resource, &b.resource));
             let (mut page, next) = paginate(all, &query.page)?;
             if query.members == Members::Exclude {

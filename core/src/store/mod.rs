@@ -376,6 +376,9 @@ impl StoreError {
 /// `Result` with [`StoreError`].
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// How often the default [`UserStore::modify_members`] retries a lost race.
+const DEFAULT_MEMBER_RETRIES: usize = 1000;
+
 /// The storage contract (see the module docs for the rules every implementation
 /// follows).
 pub trait UserStore: Send + Sync + 'static {
@@ -428,23 +431,36 @@ pub trait UserStore: Send + Sync + 'static {
         change: &MemberChange,
         if_version: Option<u64>,
     ) -> StoreResult<Stored> {
-        let current = self
-            .get(ctx, ResourceKind::Group, group_id, Members::Include)?
-            .ok_or(StoreError::NotFound)?;
-        if let Some(v) = if_version {
-            if v != current.version {
-                return Err(StoreError::PreconditionFailed);
+        // Compare-and-set loop: without `if_version`, a concurrent writer that wins
+        // the race makes this attempt retry on fresh data (bounded).
+        for _ in 0..DEFAULT_MEMBER_RETRIES {
+            let current = self
+                .get(ctx, ResourceKind::Group, group_id, Members::Include)?
+                .ok_or(StoreError::NotFound)?;
+            if let Some(v) = if_version {
+                if v != current.version {
+                    return Err(StoreError::PreconditionFailed);
+                }
+            }
+            let mut resource = current.resource;
+            apply_member_change(&mut resource, change);
+            match self.replace(
+                ctx,
+                ResourceKind::Group,
+                group_id,
+                resource,
+                Some(current.version),
+            ) {
+                Err(StoreError::PreconditionFailed) if if_version.is_none() => {
+                    std::thread::yield_now();
+                }
+                other => return other,
             }
         }
-        let mut resource = current.resource;
-        apply_member_change(&mut resource, change);
-        self.replace(
-            ctx,
-            ResourceKind::Group,
-            group_id,
-            resource,
-            Some(current.version),
-        )
+        Err(StoreError::Unavailable {
+            retry_after: 1,
+            source: "group membership is under heavy concurrent modification".into(),
+        })
     }
 }
 
@@ -452,7 +468,13 @@ impl<S: UserStore + ?Sized> UserStore for Arc<S> {
     fn create(&self, ctx: &Ctx, kind: ResourceKind, resource: Value) -> StoreResult<Stored> {
         (**self).create(ctx, kind, resource)
     }
-    fn get(&self, ctx: &Ctx, kind: ResourceKind, id: &str, m: Members) -> StoreResult<Option<Stored>> {
+    fn get(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        m: Members,
+    ) -> StoreResult<Option<Stored>> {
         (**self).get(ctx, kind, id, m)
     }
     fn replace(
@@ -497,8 +519,13 @@ pub fn apply_member_change(group: &mut Value, change: &MemberChange) {
         }
     };
     if !change.remove.is_empty() {
-        let gone: std::collections::HashSet<&str> = change.remove.iter().map(String::as_str).collect();
-        members.retain(|m| !m.get("value").and_then(Value::as_str).is_some_and(|v| gone.contains(v)));
+        let gone: std::collections::HashSet<&str> =
+            change.remove.iter().map(String::as_str).collect();
+        members.retain(|m| {
+            !m.get("value")
+                .and_then(Value::as_str)
+                .is_some_and(|v| gone.contains(v))
+        });
     }
     let mut have: std::collections::HashSet<String> = members
         .iter()
@@ -513,7 +540,10 @@ pub fn apply_member_change(group: &mut Value, change: &MemberChange) {
         obj.insert("members".into(), Value::Array(members));
     }
     if let Some(meta) = obj.get_mut("meta").and_then(Value::as_object_mut) {
-        meta.insert("lastModified".into(), Value::String(change.last_modified.clone()));
+        meta.insert(
+            "lastModified".into(),
+            Value::String(change.last_modified.clone()),
+        );
     }
 }
 
@@ -565,9 +595,8 @@ pub fn paginate<T>(items: Vec<T>, page: &PageRequest) -> StoreResult<(Vec<T>, Op
         }
     };
     let end = offset.saturating_add(count).min(total);
-    let next = (cursor_mode && end < total).then(|| {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{end}"))
-    });
+    let next = (cursor_mode && end < total)
+        .then(|| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{end}")));
     let out = items
         .into_iter()
         .skip(offset)

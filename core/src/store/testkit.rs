@@ -19,26 +19,36 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::{
-    Ctx, Member, MemberChange, Members, PageRequest, Query, Sort, StoreError, UserStore,
-};
+use super::{Ctx, Member, MemberChange, Members, PageRequest, Query, Sort, StoreError, UserStore};
 use crate::filter::AttrPath;
 use crate::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, Registry, ResourceKind, USER_SCHEMA};
 
 /// The names of all checks, in order, with the function running each.
 pub const CHECKS: &[(&str, fn(&dyn UserStore))] = &[
     ("crud", crud),
-    ("uniqueness_is_case_insensitive", uniqueness_is_case_insensitive),
+    (
+        "uniqueness_is_case_insensitive",
+        uniqueness_is_case_insensitive,
+    ),
     ("tenants_are_isolated", tenants_are_isolated),
     ("versions_are_compare_and_set", versions_are_compare_and_set),
-    ("filters_agree_with_the_evaluator", filters_agree_with_the_evaluator),
-    ("sort_agrees_with_the_reference_order", sort_agrees_with_the_reference_order),
+    (
+        "filters_agree_with_the_evaluator",
+        filters_agree_with_the_evaluator,
+    ),
+    (
+        "sort_agrees_with_the_reference_order",
+        sort_agrees_with_the_reference_order,
+    ),
     ("index_paging", index_paging),
     ("cursor_paging", cursor_paging),
     ("membership_deltas", membership_deltas),
     ("delete_cascades_to_groups", delete_cascades_to_groups),
     ("members_can_be_excluded", members_can_be_excluded),
-    ("concurrent_writers_lose_nothing", concurrent_writers_lose_nothing),
+    (
+        "concurrent_writers_lose_nothing",
+        concurrent_writers_lose_nothing,
+    ),
 ];
 
 /// Run every check, each on a fresh store from `factory`.
@@ -166,9 +176,17 @@ fn run_query(store: &dyn UserStore, c: &Ctx, q: &Query) -> (Vec<String>, usize) 
 pub fn crud(store: &dyn UserStore) {
     let c = ctx("t1");
     let s = store
-        .create(&c, ResourceKind::User, user("u1", "alice", json!({"active": true})))
+        .create(
+            &c,
+            ResourceKind::User,
+            user("u1", "alice", json!({"active": true})),
+        )
         .expect("create");
-    assert_eq!((s.id.as_str(), s.version), ("u1", 1), "create returns id and version 1");
+    assert_eq!(
+        (s.id.as_str(), s.version),
+        ("u1", 1),
+        "create returns id and version 1"
+    );
     let got = store
         .get(&c, ResourceKind::User, "u1", Members::Include)
         .expect("get")
@@ -177,7 +195,13 @@ pub fn crud(store: &dyn UserStore) {
     assert_eq!(got.resource["active"], true);
     assert_eq!(got.version, 1);
     let r = store
-        .replace(&c, ResourceKind::User, "u1", user("u1", "alice2", json!({})), None)
+        .replace(
+            &c,
+            ResourceKind::User,
+            "u1",
+            user("u1", "alice2", json!({})),
+            None,
+        )
         .expect("replace");
     assert_eq!(r.version, 2, "replace bumps the version");
     let got = store
@@ -185,16 +209,40 @@ pub fn crud(store: &dyn UserStore) {
         .unwrap()
         .unwrap();
     assert_eq!(got.resource["userName"], "alice2");
-    assert!(got.resource.get("active").is_none(), "replace drops omitted attributes");
-    assert!(store.get(&c, ResourceKind::Group, "u1", Members::Include).unwrap().is_none(),
-        "a user is not a group");
+    assert!(
+        got.resource.get("active").is_none(),
+        "replace drops omitted attributes"
+    );
+    assert!(
+        store
+            .get(&c, ResourceKind::Group, "u1", Members::Include)
+            .unwrap()
+            .is_none(),
+        "a user is not a group"
+    );
     assert!(matches!(
-        store.replace(&c, ResourceKind::User, "nope", user("nope", "x", json!({})), None),
+        store.replace(
+            &c,
+            ResourceKind::User,
+            "nope",
+            user("nope", "x", json!({})),
+            None
+        ),
         Err(StoreError::NotFound)
     ));
-    store.delete(&c, ResourceKind::User, "u1", None).expect("delete");
-    assert!(store.get(&c, ResourceKind::User, "u1", Members::Include).unwrap().is_none());
-    assert!(matches!(store.delete(&c, ResourceKind::User, "u1", None), Err(StoreError::NotFound)));
+    store
+        .delete(&c, ResourceKind::User, "u1", None)
+        .expect("delete");
+    assert!(
+        store
+            .get(&c, ResourceKind::User, "u1", Members::Include)
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        store.delete(&c, ResourceKind::User, "u1", None),
+        Err(StoreError::NotFound)
+    ));
     // The userName is free again.
     store
         .create(&c, ResourceKind::User, user("u2", "alice2", json!({})))
@@ -204,32 +252,70 @@ pub fn crud(store: &dyn UserStore) {
         .create(&c, ResourceKind::Group, group("g1", "Admins", &["u2"]))
         .expect("create group");
     assert_eq!(g.version, 1);
-    let g = store.get(&c, ResourceKind::Group, "g1", Members::Include).unwrap().unwrap();
+    let g = store
+        .get(&c, ResourceKind::Group, "g1", Members::Include)
+        .unwrap()
+        .unwrap();
     assert_eq!(g.resource["displayName"], "Admins");
     assert_eq!(member_ids(&g.resource), BTreeSet::from(["u2".to_owned()]));
     store.delete(&c, ResourceKind::Group, "g1", None).unwrap();
-    assert!(store.get(&c, ResourceKind::Group, "g1", Members::Include).unwrap().is_none());
+    assert!(
+        store
+            .get(&c, ResourceKind::Group, "g1", Members::Include)
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// userName is unique per tenant, case-insensitively, on create and replace.
 pub fn uniqueness_is_case_insensitive(store: &dyn UserStore) {
     let c = ctx("t1");
-    store.create(&c, ResourceKind::User, user("u1", "Alice@Contoso.com", json!({}))).unwrap();
+    store
+        .create(
+            &c,
+            ResourceKind::User,
+            user("u1", "Alice@Contoso.com", json!({})),
+        )
+        .unwrap();
     let e = store
-        .create(&c, ResourceKind::User, user("u2", "alice@contoso.COM", json!({})))
+        .create(
+            &c,
+            ResourceKind::User,
+            user("u2", "alice@contoso.COM", json!({})),
+        )
         .expect_err("same userName in another case must conflict");
-    assert!(matches!(&e, StoreError::Uniqueness { attribute } if attribute == "userName"), "{e:?}");
-    store.create(&c, ResourceKind::User, user("u2", "bob", json!({}))).unwrap();
+    assert!(
+        matches!(&e, StoreError::Uniqueness { attribute } if attribute == "userName"),
+        "{e:?}"
+    );
+    store
+        .create(&c, ResourceKind::User, user("u2", "bob", json!({})))
+        .unwrap();
     let e = store
-        .replace(&c, ResourceKind::User, "u2", user("u2", "ALICE@contoso.com", json!({})), None)
+        .replace(
+            &c,
+            ResourceKind::User,
+            "u2",
+            user("u2", "ALICE@contoso.com", json!({})),
+            None,
+        )
         .expect_err("renaming onto a taken userName must conflict");
     assert!(matches!(e, StoreError::Uniqueness { .. }), "{e:?}");
     // Changing only the case of one's own userName is fine.
     store
-        .replace(&c, ResourceKind::User, "u1", user("u1", "ALICE@CONTOSO.COM", json!({})), None)
+        .replace(
+            &c,
+            ResourceKind::User,
+            "u1",
+            user("u1", "ALICE@CONTOSO.COM", json!({})),
+            None,
+        )
         .expect("a user may change the case of its own userName");
     // After a failed rename, bob is unchanged.
-    let bob = store.get(&c, ResourceKind::User, "u2", Members::Include).unwrap().unwrap();
+    let bob = store
+        .get(&c, ResourceKind::User, "u2", Members::Include)
+        .unwrap()
+        .unwrap();
     assert_eq!(bob.resource["userName"], "bob");
     assert_eq!(bob.version, 1, "a rejected write changes nothing");
 }
@@ -238,30 +324,77 @@ pub fn uniqueness_is_case_insensitive(store: &dyn UserStore) {
 pub fn tenants_are_isolated(store: &dyn UserStore) {
     let a = ctx("tenant-a");
     let b = ctx("tenant-b");
-    store.create(&a, ResourceKind::User, user("ua", "same@x.com", json!({"externalId": "E1"}))).unwrap();
     store
-        .create(&b, ResourceKind::User, user("ub", "same@x.com", json!({"externalId": "E1"})))
+        .create(
+            &a,
+            ResourceKind::User,
+            user("ua", "same@x.com", json!({"externalId": "E1"})),
+        )
+        .unwrap();
+    store
+        .create(
+            &b,
+            ResourceKind::User,
+            user("ub", "same@x.com", json!({"externalId": "E1"})),
+        )
         .expect("the same userName in another tenant is no collision");
-    assert!(store.get(&b, ResourceKind::User, "ua", Members::Include).unwrap().is_none());
+    assert!(
+        store
+            .get(&b, ResourceKind::User, "ua", Members::Include)
+            .unwrap()
+            .is_none()
+    );
     assert!(matches!(
-        store.replace(&b, ResourceKind::User, "ua", user("ua", "hijack", json!({})), None),
+        store.replace(
+            &b,
+            ResourceKind::User,
+            "ua",
+            user("ua", "hijack", json!({})),
+            None
+        ),
         Err(StoreError::NotFound)
     ));
-    assert!(matches!(store.delete(&b, ResourceKind::User, "ua", None), Err(StoreError::NotFound)));
-    for f in [r#"userName eq "same@x.com""#, r#"externalId eq "E1""#, r#"id eq "ua""#] {
+    assert!(matches!(
+        store.delete(&b, ResourceKind::User, "ua", None),
+        Err(StoreError::NotFound)
+    ));
+    for f in [
+        r#"userName eq "same@x.com""#,
+        r#"externalId eq "E1""#,
+        r#"id eq "ua""#,
+    ] {
         let q = query(ResourceKind::User).with_filter(f).unwrap();
         let (found, total) = run_query(store, &b, &q);
-        assert!(!found.contains(&"ua".to_owned()), "{f} in tenant-b found tenant-a's user");
+        assert!(
+            !found.contains(&"ua".to_owned()),
+            "{f} in tenant-b found tenant-a's user"
+        );
         assert_eq!(total, found.len());
     }
     let (all_b, _) = run_query(store, &b, &query(ResourceKind::User));
     assert_eq!(all_b, vec!["ub".to_owned()]);
     let (none, total) = run_query(store, &ctx("tenant-c"), &query(ResourceKind::User));
     assert!(none.is_empty() && total == 0, "an unknown tenant is empty");
-    store.create(&a, ResourceKind::Group, group("ga", "G", &["ua"])).unwrap();
-    assert!(store.get(&b, ResourceKind::Group, "ga", Members::Include).unwrap().is_none());
+    store
+        .create(&a, ResourceKind::Group, group("ga", "G", &["ua"]))
+        .unwrap();
+    assert!(
+        store
+            .get(&b, ResourceKind::Group, "ga", Members::Include)
+            .unwrap()
+            .is_none()
+    );
     assert!(matches!(
-        store.modify_members(&b, "ga", &MemberChange { add: vec![member("ub")], last_modified: T.into(), ..Default::default() }, None),
+        store.modify_members(
+            &b,
+            "ga",
+            &MemberChange {
+                add: vec![member("ub")],
+                last_modified: T.into(),
+                ..Default::default()
+            },
+            None
+        ),
         Err(StoreError::NotFound)
     ));
 }
@@ -277,13 +410,27 @@ fn member(id: &str) -> Member {
 /// `if_version` is a compare-and-set for replace, delete and modify_members.
 pub fn versions_are_compare_and_set(store: &dyn UserStore) {
     let c = ctx("t1");
-    store.create(&c, ResourceKind::User, user("u1", "a", json!({}))).unwrap();
+    store
+        .create(&c, ResourceKind::User, user("u1", "a", json!({})))
+        .unwrap();
     let e = store
-        .replace(&c, ResourceKind::User, "u1", user("u1", "b", json!({})), Some(7))
+        .replace(
+            &c,
+            ResourceKind::User,
+            "u1",
+            user("u1", "b", json!({})),
+            Some(7),
+        )
         .expect_err("a stale version must fail");
     assert!(matches!(e, StoreError::PreconditionFailed), "{e:?}");
     let s = store
-        .replace(&c, ResourceKind::User, "u1", user("u1", "b", json!({})), Some(1))
+        .replace(
+            &c,
+            ResourceKind::User,
+            "u1",
+            user("u1", "b", json!({})),
+            Some(1),
+        )
         .expect("the current version succeeds");
     assert_eq!(s.version, 2);
     assert!(matches!(
@@ -291,7 +438,9 @@ pub fn versions_are_compare_and_set(store: &dyn UserStore) {
         Err(StoreError::PreconditionFailed)
     ));
     store.delete(&c, ResourceKind::User, "u1", Some(2)).unwrap();
-    store.create(&c, ResourceKind::Group, group("g1", "G", &[])).unwrap();
+    store
+        .create(&c, ResourceKind::Group, group("g1", "G", &[]))
+        .unwrap();
     let change = MemberChange {
         add: vec![member("x")],
         last_modified: "2024-02-02T00:00:00.000Z".into(),
@@ -303,7 +452,10 @@ pub fn versions_are_compare_and_set(store: &dyn UserStore) {
     ));
     let g = store.modify_members(&c, "g1", &change, Some(1)).unwrap();
     assert_eq!(g.version, 2, "modify_members bumps the version");
-    assert_eq!(g.resource["meta"]["lastModified"], "2024-02-02T00:00:00.000Z");
+    assert_eq!(
+        g.resource["meta"]["lastModified"],
+        "2024-02-02T00:00:00.000Z"
+    );
     assert!(matches!(
         store.modify_members(&c, "nope", &change, None),
         Err(StoreError::NotFound)
@@ -312,18 +464,126 @@ pub fn versions_are_compare_and_set(store: &dyn UserStore) {
 
 fn sample_users(store: &dyn UserStore, c: &Ctx) {
     let people = [
-        ("u01", "alice@contoso.com", "Alice", "Smith", "Engineering", true, "E-01", "work"),
-        ("u02", "Bob@Contoso.com", "Bob", "Jones", "Sales", true, "E-02", "home"),
-        ("u03", "carol@fabrikam.com", "Carol", "O'Brien", "Engineering", false, "e-03", "work"),
-        ("u04", "dave@contoso.com", "Dave", "smith", "Marketing", true, "E-04", "work"),
-        ("u05", "eve@fabrikam.com", "Eve", "Adams", "Sales", false, "E-05", "other"),
-        ("u06", "frank@contoso.com", "Frank", "Zimmer", "", true, "E-06", "work"),
-        ("u07", "grace@contoso.com", "Grace", "Hopper", "Engineering", true, "E-07", "home"),
-        ("u08", "heidi@example.org", "Heidi", "Klum", "Design", true, "E-08", "work"),
-        ("u09", "ivan@example.org", "Ivan", "Petrov", "Design", false, "E-09", "work"),
-        ("u10", "judy@contoso.com", "Judy", "Smithers", "Sales", true, "E-10", "work"),
-        ("u11", "mallory@contoso.com", "Mallory", "Évian", "Security", true, "E-11", "work"),
-        ("u12", "zed@contoso.com", "Zed", "Zed", "Engineering", true, "E-12", "work"),
+        (
+            "u01",
+            "alice@contoso.com",
+            "Alice",
+            "Smith",
+            "Engineering",
+            true,
+            "E-01",
+            "work",
+        ),
+        (
+            "u02",
+            "Bob@Contoso.com",
+            "Bob",
+            "Jones",
+            "Sales",
+            true,
+            "E-02",
+            "home",
+        ),
+        (
+            "u03",
+            "carol@fabrikam.com",
+            "Carol",
+            "O'Brien",
+            "Engineering",
+            false,
+            "e-03",
+            "work",
+        ),
+        (
+            "u04",
+            "dave@contoso.com",
+            "Dave",
+            "smith",
+            "Marketing",
+            true,
+            "E-04",
+            "work",
+        ),
+        (
+            "u05",
+            "eve@fabrikam.com",
+            "Eve",
+            "Adams",
+            "Sales",
+            false,
+            "E-05",
+            "other",
+        ),
+        (
+            "u06",
+            "frank@contoso.com",
+            "Frank",
+            "Zimmer",
+            "",
+            true,
+            "E-06",
+            "work",
+        ),
+        (
+            "u07",
+            "grace@contoso.com",
+            "Grace",
+            "Hopper",
+            "Engineering",
+            true,
+            "E-07",
+            "home",
+        ),
+        (
+            "u08",
+            "heidi@example.org",
+            "Heidi",
+            "Klum",
+            "Design",
+            true,
+            "E-08",
+            "work",
+        ),
+        (
+            "u09",
+            "ivan@example.org",
+            "Ivan",
+            "Petrov",
+            "Design",
+            false,
+            "E-09",
+            "work",
+        ),
+        (
+            "u10",
+            "judy@contoso.com",
+            "Judy",
+            "Smithers",
+            "Sales",
+            true,
+            "E-10",
+            "work",
+        ),
+        (
+            "u11",
+            "mallory@contoso.com",
+            "Mallory",
+            "Évian",
+            "Security",
+            true,
+            "E-11",
+            "work",
+        ),
+        (
+            "u12",
+            "zed@contoso.com",
+            "Zed",
+            "Zed",
+            "Engineering",
+            true,
+            "E-12",
+            "work",
+        ),
     ];
     for (i, (id, un, given, family, dept, active, ext, etype)) in people.iter().enumerate() {
         let mut extra = json!({
@@ -337,7 +597,8 @@ fn sample_users(store: &dyn UserStore, c: &Ctx) {
                      "lastModified": format!("2024-02-{:02}T00:00:00.000Z", 12 - i)},
         });
         if !dept.is_empty() {
-            extra[ENTERPRISE_USER_SCHEMA] = json!({"department": dept, "employeeNumber": format!("{}", 100 + i)});
+            extra[ENTERPRISE_USER_SCHEMA] =
+                json!({"department": dept, "employeeNumber": format!("{}", 100 + i)});
         }
         if i % 3 == 0 {
             extra["title"] = json!("Engineer");
@@ -348,7 +609,9 @@ fn sample_users(store: &dyn UserStore, c: &Ctx) {
                 {"value": "eve@home.example", "type": "home", "primary": true}
             ]);
         }
-        store.create(c, ResourceKind::User, user(id, un, extra)).unwrap();
+        store
+            .create(c, ResourceKind::User, user(id, un, extra))
+            .unwrap();
     }
 }
 
@@ -357,8 +620,16 @@ fn sample_users(store: &dyn UserStore, c: &Ctx) {
 pub fn filters_agree_with_the_evaluator(store: &dyn UserStore) {
     let c = ctx("t1");
     sample_users(store, &c);
-    store.create(&ctx("other"), ResourceKind::User, user("x1", "alice@contoso.com", json!({}))).unwrap();
-    let all = store.query(&c, ResourceKind::User, &query(ResourceKind::User)).unwrap();
+    store
+        .create(
+            &ctx("other"),
+            ResourceKind::User,
+            user("x1", "alice@contoso.com", json!({})),
+        )
+        .unwrap();
+    let all = store
+        .query(&c, ResourceKind::User, &query(ResourceKind::User))
+        .unwrap();
     assert_eq!(all.total_results, 12);
     for f in [
         r#"userName eq "alice@contoso.com""#,
@@ -416,9 +687,19 @@ pub fn filters_agree_with_the_evaluator(store: &dyn UserStore) {
         assert_eq!(got, expected, "matches for {f}");
     }
     // Groups: displayName and membership filters.
-    store.create(&c, ResourceKind::Group, group("g1", "Engineering", &["u01", "u03"])).unwrap();
-    store.create(&c, ResourceKind::Group, group("g2", "Sales", &["u02"])).unwrap();
-    store.create(&c, ResourceKind::Group, group("g3", "engineering", &[])).unwrap();
+    store
+        .create(
+            &c,
+            ResourceKind::Group,
+            group("g1", "Engineering", &["u01", "u03"]),
+        )
+        .unwrap();
+    store
+        .create(&c, ResourceKind::Group, group("g2", "Sales", &["u02"]))
+        .unwrap();
+    store
+        .create(&c, ResourceKind::Group, group("g3", "engineering", &[]))
+        .unwrap();
     for (f, expected) in [
         (r#"displayName eq "Engineering""#, vec!["g1", "g3"]),
         (r#"members[value eq "u01"]"#, vec!["g1"]),
@@ -439,7 +720,9 @@ pub fn filters_agree_with_the_evaluator(store: &dyn UserStore) {
 pub fn sort_agrees_with_the_reference_order(store: &dyn UserStore) {
     let c = ctx("t1");
     sample_users(store, &c);
-    let all = store.query(&c, ResourceKind::User, &query(ResourceKind::User)).unwrap();
+    let all = store
+        .query(&c, ResourceKind::User, &query(ResourceKind::User))
+        .unwrap();
     for (path, descending) in [
         ("userName", false),
         ("userName", true),
@@ -457,14 +740,23 @@ pub fn sort_agrees_with_the_reference_order(store: &dyn UserStore) {
         expected.sort_by(|a, b| q.compare(&a.resource, &b.resource));
         let expected: Vec<String> = expected.iter().map(|s| s.id.clone()).collect();
         let (got, _) = run_query(store, &c, &q);
-        assert_eq!(got, expected, "order for sortBy={path} descending={descending}");
+        assert_eq!(
+            got, expected,
+            "order for sortBy={path} descending={descending}"
+        );
     }
     // Sort with a filter and a page.
     let q = query(ResourceKind::User)
         .with_filter(r#"userName co "contoso""#)
         .unwrap()
-        .sort(Some(Sort { path: AttrPath::simple("userName"), descending: false }))
-        .page(PageRequest::Index { start_index: 2, count: 3 });
+        .sort(Some(Sort {
+            path: AttrPath::simple("userName"),
+            descending: false,
+        }))
+        .page(PageRequest::Index {
+            start_index: 2,
+            count: 3,
+        });
     let (got, total) = run_query(store, &c, &q);
     assert_eq!(total, 8);
     assert_eq!(got, vec!["u02", "u04", "u06"]);
@@ -474,12 +766,21 @@ pub fn sort_agrees_with_the_reference_order(store: &dyn UserStore) {
 pub fn index_paging(store: &dyn UserStore) {
     let c = ctx("t1");
     for i in 0..23 {
-        store.create(&c, ResourceKind::User, user(&format!("p{i:02}"), &format!("user{i}"), json!({}))).unwrap();
+        store
+            .create(
+                &c,
+                ResourceKind::User,
+                user(&format!("p{i:02}"), &format!("user{i}"), json!({})),
+            )
+            .unwrap();
     }
     let mut seen = Vec::new();
     let mut start = 1;
     for _ in 0..10 {
-        let q = query(ResourceKind::User).page(PageRequest::Index { start_index: start, count: 5 });
+        let q = query(ResourceKind::User).page(PageRequest::Index {
+            start_index: start,
+            count: 5,
+        });
         let (page, total) = run_query(store, &c, &q);
         assert_eq!(total, 23, "totalResults is the number of all matches");
         if page.is_empty() {
@@ -492,26 +793,51 @@ pub fn index_paging(store: &dyn UserStore) {
     let unique: BTreeSet<_> = seen.iter().cloned().collect();
     assert_eq!(seen.len(), 23, "paging returns every resource exactly once");
     assert_eq!(unique.len(), 23);
-    let q = query(ResourceKind::User).page(PageRequest::Index { start_index: 1, count: 0 });
+    let q = query(ResourceKind::User).page(PageRequest::Index {
+        start_index: 1,
+        count: 0,
+    });
     let (page, total) = run_query(store, &c, &q);
-    assert!(page.is_empty() && total == 23, "count=0 returns only the total");
-    let q = query(ResourceKind::User).page(PageRequest::Index { start_index: 100, count: 10 });
+    assert!(
+        page.is_empty() && total == 23,
+        "count=0 returns only the total"
+    );
+    let q = query(ResourceKind::User).page(PageRequest::Index {
+        start_index: 100,
+        count: 10,
+    });
     let (page, total) = run_query(store, &c, &q);
-    assert!(page.is_empty() && total == 23, "a start past the end is an empty page");
+    assert!(
+        page.is_empty() && total == 23,
+        "a start past the end is an empty page"
+    );
 }
 
 /// Cursor paging (RFC 9865): following `next_cursor` visits everything once.
 pub fn cursor_paging(store: &dyn UserStore) {
     let c = ctx("t1");
     for i in 0..17 {
-        store.create(&c, ResourceKind::User, user(&format!("c{i:02}"), &format!("cu{i}"), json!({"active": i % 2 == 0}))).unwrap();
+        store
+            .create(
+                &c,
+                ResourceKind::User,
+                user(
+                    &format!("c{i:02}"),
+                    &format!("cu{i}"),
+                    json!({"active": i % 2 == 0}),
+                ),
+            )
+            .unwrap();
     }
     for filter in [None, Some("active eq true")] {
         let mut seen = Vec::new();
         let mut cursor = None;
         let expected = if filter.is_some() { 9 } else { 17 };
         for _ in 0..20 {
-            let mut q = query(ResourceKind::User).page(PageRequest::Cursor { cursor: cursor.clone(), count: 4 });
+            let mut q = query(ResourceKind::User).page(PageRequest::Cursor {
+                cursor: cursor.clone(),
+                count: 4,
+            });
             if let Some(f) = filter {
                 q = q.with_filter(f).unwrap();
             }
@@ -527,12 +853,22 @@ pub fn cursor_paging(store: &dyn UserStore) {
             }
         }
         let unique: BTreeSet<_> = seen.iter().cloned().collect();
-        assert_eq!(seen.len(), expected, "cursor paging with filter {filter:?} visits every match once");
+        assert_eq!(
+            seen.len(),
+            expected,
+            "cursor paging with filter {filter:?} visits every match once"
+        );
         assert_eq!(unique.len(), expected);
     }
-    let q = query(ResourceKind::User).page(PageRequest::Cursor { cursor: Some("garbage!".into()), count: 4 });
+    let q = query(ResourceKind::User).page(PageRequest::Cursor {
+        cursor: Some("garbage!".into()),
+        count: 4,
+    });
     assert!(
-        matches!(store.query(&c, ResourceKind::User, &q), Err(StoreError::InvalidCursor)),
+        matches!(
+            store.query(&c, ResourceKind::User, &q),
+            Err(StoreError::InvalidCursor)
+        ),
         "a malformed cursor is InvalidCursor"
     );
 }
@@ -540,7 +876,9 @@ pub fn cursor_paging(store: &dyn UserStore) {
 /// modify_members adds and removes exactly the given members.
 pub fn membership_deltas(store: &dyn UserStore) {
     let c = ctx("t1");
-    store.create(&c, ResourceKind::Group, group("g1", "G", &["a", "b"])).unwrap();
+    store
+        .create(&c, ResourceKind::Group, group("g1", "G", &["a", "b"]))
+        .unwrap();
     let change = MemberChange {
         add: vec![member("c"), member("b"), member("d")],
         remove: vec!["a".into(), "zzz".into()],
@@ -548,14 +886,23 @@ pub fn membership_deltas(store: &dyn UserStore) {
         last_modified: "2024-03-03T00:00:00.000Z".into(),
     };
     store.modify_members(&c, "g1", &change, None).unwrap();
-    let g = store.get(&c, ResourceKind::Group, "g1", Members::Include).unwrap().unwrap();
+    let g = store
+        .get(&c, ResourceKind::Group, "g1", Members::Include)
+        .unwrap()
+        .unwrap();
     assert_eq!(
         member_ids(&g.resource),
-        ["b", "c", "d"].iter().map(|s| s.to_string()).collect::<BTreeSet<_>>(),
+        ["b", "c", "d"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<BTreeSet<_>>(),
         "add is idempotent for present members, remove ignores absent ones"
     );
     assert_eq!(g.resource["displayName"], "G", "other attributes are kept");
-    assert_eq!(g.resource["meta"]["lastModified"], "2024-03-03T00:00:00.000Z");
+    assert_eq!(
+        g.resource["meta"]["lastModified"],
+        "2024-03-03T00:00:00.000Z"
+    );
     let all = MemberChange {
         add: vec![member("e")],
         remove_all: true,
@@ -563,19 +910,33 @@ pub fn membership_deltas(store: &dyn UserStore) {
         ..Default::default()
     };
     store.modify_members(&c, "g1", &all, None).unwrap();
-    let g = store.get(&c, ResourceKind::Group, "g1", Members::Include).unwrap().unwrap();
-    assert_eq!(member_ids(&g.resource), BTreeSet::from(["e".to_owned()]), "remove_all then add");
+    let g = store
+        .get(&c, ResourceKind::Group, "g1", Members::Include)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        member_ids(&g.resource),
+        BTreeSet::from(["e".to_owned()]),
+        "remove_all then add"
+    );
     // Large groups: 2 000 members in batches of 50.
-    store.create(&c, ResourceKind::Group, group("big", "Big", &[])).unwrap();
+    store
+        .create(&c, ResourceKind::Group, group("big", "Big", &[]))
+        .unwrap();
     for batch in 0..40 {
         let change = MemberChange {
-            add: (0..50).map(|i| member(&format!("m{}", batch * 50 + i))).collect(),
+            add: (0..50)
+                .map(|i| member(&format!("m{}", batch * 50 + i)))
+                .collect(),
             last_modified: T.into(),
             ..Default::default()
         };
         store.modify_members(&c, "big", &change, None).unwrap();
     }
-    let g = store.get(&c, ResourceKind::Group, "big", Members::Include).unwrap().unwrap();
+    let g = store
+        .get(&c, ResourceKind::Group, "big", Members::Include)
+        .unwrap()
+        .unwrap();
     assert_eq!(member_ids(&g.resource).len(), 2000);
     assert_eq!(g.version, 41);
 }
@@ -583,33 +944,68 @@ pub fn membership_deltas(store: &dyn UserStore) {
 /// Deleting a user removes it from every group.
 pub fn delete_cascades_to_groups(store: &dyn UserStore) {
     let c = ctx("t1");
-    store.create(&c, ResourceKind::User, user("u1", "a", json!({}))).unwrap();
-    store.create(&c, ResourceKind::User, user("u2", "b", json!({}))).unwrap();
-    store.create(&c, ResourceKind::Group, group("g1", "G1", &["u1", "u2"])).unwrap();
-    store.create(&c, ResourceKind::Group, group("g2", "G2", &["u1"])).unwrap();
-    let before = store.get(&c, ResourceKind::Group, "g2", Members::Include).unwrap().unwrap().version;
+    store
+        .create(&c, ResourceKind::User, user("u1", "a", json!({})))
+        .unwrap();
+    store
+        .create(&c, ResourceKind::User, user("u2", "b", json!({})))
+        .unwrap();
+    store
+        .create(&c, ResourceKind::Group, group("g1", "G1", &["u1", "u2"]))
+        .unwrap();
+    store
+        .create(&c, ResourceKind::Group, group("g2", "G2", &["u1"]))
+        .unwrap();
+    let before = store
+        .get(&c, ResourceKind::Group, "g2", Members::Include)
+        .unwrap()
+        .unwrap()
+        .version;
     store.delete(&c, ResourceKind::User, "u1", None).unwrap();
-    let g1 = store.get(&c, ResourceKind::Group, "g1", Members::Include).unwrap().unwrap();
-    let g2 = store.get(&c, ResourceKind::Group, "g2", Members::Include).unwrap().unwrap();
+    let g1 = store
+        .get(&c, ResourceKind::Group, "g1", Members::Include)
+        .unwrap()
+        .unwrap();
+    let g2 = store
+        .get(&c, ResourceKind::Group, "g2", Members::Include)
+        .unwrap()
+        .unwrap();
     assert_eq!(member_ids(&g1.resource), BTreeSet::from(["u2".to_owned()]));
     assert!(member_ids(&g2.resource).is_empty());
-    assert!(g2.version > before, "a cascade is a change: the group's version grows");
-    let q = query(ResourceKind::Group).with_filter(r#"members[value eq "u1"]"#).unwrap();
-    assert!(run_query(store, &c, &q).0.is_empty(), "no group still lists a deleted user");
+    assert!(
+        g2.version > before,
+        "a cascade is a change: the group's version grows"
+    );
+    let q = query(ResourceKind::Group)
+        .with_filter(r#"members[value eq "u1"]"#)
+        .unwrap();
+    assert!(
+        run_query(store, &c, &q).0.is_empty(),
+        "no group still lists a deleted user"
+    );
 }
 
 /// Members::Exclude may leave members out, Include never does.
 pub fn members_can_be_excluded(store: &dyn UserStore) {
     let c = ctx("t1");
-    store.create(&c, ResourceKind::Group, group("g1", "G", &["a", "b"])).unwrap();
-    let g = store.get(&c, ResourceKind::Group, "g1", Members::Exclude).unwrap().unwrap();
+    store
+        .create(&c, ResourceKind::Group, group("g1", "G", &["a", "b"]))
+        .unwrap();
+    let g = store
+        .get(&c, ResourceKind::Group, "g1", Members::Exclude)
+        .unwrap()
+        .unwrap();
     assert_eq!(g.resource["displayName"], "G");
     let q = query(ResourceKind::Group).members(Members::Exclude);
     let page = store.query(&c, ResourceKind::Group, &q).unwrap();
     assert_eq!(page.resources.len(), 1);
     let q = query(ResourceKind::Group);
     let page = store.query(&c, ResourceKind::Group, &q).unwrap();
-    assert_eq!(member_ids(&page.resources[0].resource).len(), 2, "Include returns members");
+    assert_eq!(
+        member_ids(&page.resources[0].resource).len(),
+        2,
+        "Include returns members"
+    );
 }
 
 /// Threads writing at once lose nothing.
@@ -617,15 +1013,25 @@ pub fn concurrent_writers_lose_nothing(store: &dyn UserStore) {
     const THREADS: usize = 8;
     const EACH: usize = 25;
     let c = ctx("t1");
-    store.create(&c, ResourceKind::Group, group("g", "G", &[])).unwrap();
-    store.create(&c, ResourceKind::User, user("counter", "counter", json!({"nickName": "0"}))).unwrap();
+    store
+        .create(&c, ResourceKind::Group, group("g", "G", &[]))
+        .unwrap();
+    store
+        .create(
+            &c,
+            ResourceKind::User,
+            user("counter", "counter", json!({"nickName": "0"})),
+        )
+        .unwrap();
     std::thread::scope(|s| {
         for t in 0..THREADS {
             let c = c.clone();
             s.spawn(move || {
                 for i in 0..EACH {
                     let id = format!("t{t}-{i}");
-                    store.create(&c, ResourceKind::User, user(&id, &id, json!({}))).unwrap();
+                    store
+                        .create(&c, ResourceKind::User, user(&id, &id, json!({})))
+                        .unwrap();
                     let change = MemberChange {
                         add: vec![member(&id)],
                         last_modified: T.into(),
@@ -635,10 +1041,23 @@ pub fn concurrent_writers_lose_nothing(store: &dyn UserStore) {
                     // Read-modify-write of a counter with compare-and-set; bounded retries.
                     let mut done = false;
                     for _ in 0..10_000 {
-                        let cur = store.get(&c, ResourceKind::User, "counter", Members::Include).unwrap().unwrap();
+                        let cur = store
+                            .get(&c, ResourceKind::User, "counter", Members::Include)
+                            .unwrap()
+                            .unwrap();
                         let n: u64 = cur.resource["nickName"].as_str().unwrap().parse().unwrap();
-                        let next = user("counter", "counter", json!({"nickName": (n + 1).to_string()}));
-                        match store.replace(&c, ResourceKind::User, "counter", next, Some(cur.version)) {
+                        let next = user(
+                            "counter",
+                            "counter",
+                            json!({"nickName": (n + 1).to_string()}),
+                        );
+                        match store.replace(
+                            &c,
+                            ResourceKind::User,
+                            "counter",
+                            next,
+                            Some(cur.version),
+                        ) {
                             Ok(_) => {
                                 done = true;
                                 break;
@@ -653,10 +1072,20 @@ pub fn concurrent_writers_lose_nothing(store: &dyn UserStore) {
         }
     });
     let total = THREADS * EACH;
-    let g = store.get(&c, ResourceKind::Group, "g", Members::Include).unwrap().unwrap();
+    let g = store
+        .get(&c, ResourceKind::Group, "g", Members::Include)
+        .unwrap()
+        .unwrap();
     assert_eq!(member_ids(&g.resource).len(), total, "no member lost");
-    let counter = store.get(&c, ResourceKind::User, "counter", Members::Include).unwrap().unwrap();
-    assert_eq!(counter.resource["nickName"], total.to_string(), "no update lost");
+    let counter = store
+        .get(&c, ResourceKind::User, "counter", Members::Include)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        counter.resource["nickName"],
+        total.to_string(),
+        "no update lost"
+    );
     let (_, users) = run_query(store, &c, &query(ResourceKind::User));
     assert_eq!(users, total + 1, "no create lost");
 }

@@ -1,0 +1,1292 @@
+//! The transport-free protocol engine: routing, authentication, status codes and
+//! the SCIM error JSON. `ScimServer::handle` is the only way in.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use serde_json::{Map, Value, json};
+
+use crate::auth::Principal;
+use crate::error::{Result, ScimError, ScimType};
+use crate::filter::{self, AttrPath, Filter};
+use crate::patch::{self, PatchOpKind, PatchOperation};
+use crate::projection::Projection;
+use crate::schema::{
+    LIST_RESPONSE_SCHEMA, ResourceKind, ResourceSchema, SERVICE_PROVIDER_CONFIG_SCHEMA,
+    validate_resource,
+};
+use crate::server::ScimServer;
+use crate::store::{
+    Ctx, Member, MemberChange, Members, Page, PageRequest, Query, Sort, StoreError, Stored,
+    paginate,
+};
+
+/// The SCIM media type.
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+
+/// An engine response before it becomes an `http::Response`.
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) body: Option<Value>,
+    pub(crate) headers: Vec<(header::HeaderName, String)>,
+}
+
+impl Reply {
+    pub(crate) fn from_json_body(status: u16, body: Value) -> Self {
+        Self::json(status, body)
+    }
+
+    fn json(status: u16, body: Value) -> Self {
+        Self {
+            status,
+            body: Some(body),
+            headers: Vec::new(),
+        }
+    }
+
+    fn empty(status: u16) -> Self {
+        Self {
+            status,
+            body: None,
+            headers: Vec::new(),
+        }
+    }
+
+    fn header(mut self, name: header::HeaderName, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    pub(crate) fn from_error(e: &ScimError) -> Self {
+        let mut r = Reply::json(e.status(), e.to_json());
+        if e.status() == 401 {
+            r = r.header(
+                header::WWW_AUTHENTICATE,
+                "Bearer realm=\"scimkit\"".to_owned(),
+            );
+        }
+        if let Some(secs) = e.retry_after() {
+            r = r.header(header::RETRY_AFTER, secs.to_string());
+        }
+        r
+    }
+
+    fn into_http(self) -> Response<Bytes> {
+        let body = match &self.body {
+            Some(v) => Bytes::from(serde_json::to_vec(v).unwrap_or_default()),
+            None => Bytes::new(),
+        };
+        let mut resp = Response::new(body);
+        *resp.status_mut() =
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if self.body.is_some() {
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(SCIM_CONTENT_TYPE),
+            );
+        }
+        for (name, value) in self.headers {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                resp.headers_mut().append(name, v);
+            }
+        }
+        resp
+    }
+}
+
+/// The parts of a request the engine reads, owned so that Bulk can make its own.
+pub(crate) struct Call<'a> {
+    pub(crate) method: Method,
+    /// The path below the base path, e.g. `/Users/123`.
+    pub(crate) path: String,
+    pub(crate) query: HashMap<String, String>,
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) body: &'a [u8],
+    /// The absolute (or base-path-relative) URL prefix for locations.
+    pub(crate) base_url: String,
+}
+
+fn status_of(e: &StoreError) -> &'static str {
+    match e {
+        StoreError::NotFound => "not found",
+        StoreError::Uniqueness { .. } => "uniqueness",
+        StoreError::PreconditionFailed => "precondition failed",
+        StoreError::Unsupported => "unsupported",
+        StoreError::InvalidCursor => "invalid cursor",
+        StoreError::Unavailable { .. } => "unavailable",
+        StoreError::Other(_) => "other",
+    }
+}
+
+/// The one place a [`StoreError`] becomes a [`ScimError`]. Failures are logged
+/// with their cause; the client gets a generic detail.
+pub(crate) fn store_error(ctx: &Ctx, kind: ResourceKind, id: &str, e: StoreError) -> ScimError {
+    match e {
+        StoreError::NotFound => ScimError::not_found(kind.as_str(), id),
+        StoreError::Uniqueness { attribute } => ScimError::uniqueness(&attribute),
+        StoreError::PreconditionFailed => ScimError::precondition_failed(),
+        StoreError::InvalidCursor => ScimError::new(
+            ScimType::InvalidCursor,
+            "the cursor is invalid or has expired; start again without a cursor",
+        ),
+        StoreError::Unavailable {
+            retry_after,
+            source,
+        } => {
+            tracing::warn!(request_id = %ctx.request_id, tenant = %ctx.tenant, error = %source, "store unavailable");
+            ScimError::unavailable(source, retry_after)
+        }
+        other => {
+            let kind_str = status_of(&other);
+            tracing::error!(request_id = %ctx.request_id, tenant = %ctx.tenant, kind = kind_str, error = ?other, "store failure");
+            ScimError::internal(other)
+        }
+    }
+}
+
+fn parse_query(q: Option<&str>) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for (k, v) in form_urlencoded::parse(q.unwrap_or("").as_bytes()) {
+        // Parameter names are case-insensitive in practice (Entra, Okta).
+        out.entry(k.to_ascii_lowercase())
+            .or_insert_with(|| v.into_owned());
+    }
+    out
+}
+
+fn parse_json(body: &[u8]) -> Result<Value> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ScimError::invalid_syntax("the request body is empty"));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}")))
+}
+
+fn check_content_type(headers: &HeaderMap) -> Result<()> {
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(()); // lenient: no content type means JSON
+    };
+    let ct = ct.to_str().unwrap_or("");
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime == SCIM_CONTENT_TYPE || mime == "application/json" || mime.is_empty() {
+        Ok(())
+    } else {
+        Err(ScimError::unsupported_media_type(ct))
+    }
+}
+
+/// `W/"3"` (or `"3"`) → 3.
+fn etag_version(tag: &str) -> Option<u64> {
+    let t = tag.trim();
+    let t = t.strip_prefix("W/").unwrap_or(t);
+    t.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
+}
+
+fn etag(version: u64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// An `If-Match` / `If-None-Match` header: `*` or a list of entity tags.
+enum Precondition {
+    Any,
+    Versions(Vec<u64>),
+}
+
+impl Precondition {
+    fn from_header(headers: &HeaderMap, name: header::HeaderName) -> Option<Self> {
+        let mut versions = Vec::new();
+        let mut any = false;
+        let mut seen = false;
+        for v in headers.get_all(name) {
+            seen = true;
+            for tag in v.to_str().unwrap_or("").split(',') {
+                if tag.trim() == "*" {
+                    any = true;
+                } else if let Some(n) = etag_version(tag) {
+                    versions.push(n);
+                }
+            }
+        }
+        if !seen {
+            None
+        } else if any {
+            Some(Precondition::Any)
+        } else {
+            Some(Precondition::Versions(versions))
+        }
+    }
+
+    fn matches(&self, version: u64) -> bool {
+        match self {
+            Precondition::Any => true,
+            Precondition::Versions(v) => v.contains(&version),
+        }
+    }
+}
+
+/// Parameters of a list or search request.
+#[derive(Debug, Default)]
+struct ListParams {
+    filter: Option<String>,
+    sort_by: Option<String>,
+    sort_order: Option<String>,
+    start_index: Option<i64>,
+    count: Option<i64>,
+    cursor: Option<String>,
+    attributes: Option<String>,
+    excluded: Option<String>,
+}
+
+fn parse_int(name: &str, v: &str) -> Result<i64> {
+    v.trim()
+        .parse::<i64>()
+        .map_err(|_| ScimError::invalid_value(format!("{name} must be an integer, got {v:?}")))
+}
+
+impl ListParams {
+    fn from_query(q: &HashMap<String, String>) -> Result<Self> {
+        Ok(Self {
+            filter: q.get("filter").cloned(),
+            sort_by: q.get("sortby").cloned(),
+            sort_order: q.get("sortorder").cloned(),
+            start_index: q
+                .get("startindex")
+                .map(|v| parse_int("startIndex", v))
+                .transpose()?,
+            count: q.get("count").map(|v| parse_int("count", v)).transpose()?,
+            cursor: q.get("cursor").cloned(),
+            attributes: q.get("attributes").cloned(),
+            excluded: q.get("excludedattributes").cloned(),
+        })
+    }
+
+    /// A SearchRequest body (RFC 7644 §3.4.3).
+    fn from_search(body: &Value) -> Result<Self> {
+        let obj = body
+            .as_object()
+            .ok_or_else(|| ScimError::invalid_syntax("a SearchRequest must be a JSON object"))?;
+        let get = |k: &str| {
+            obj.iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(k))
+                .map(|(_, v)| v)
+        };
+        let string = |k: &str| -> Result<Option<String>> {
+            match get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::Array(a)) => Ok(Some(
+                    a.iter()
+                        .map(|x| {
+                            x.as_str().map(str::to_owned).ok_or_else(|| {
+                                ScimError::invalid_value(format!("{k} must be a list of strings"))
+                            })
+                        })
+                        .collect::<Result<Vec<_>>>()?
+                        .join(","),
+                )),
+                Some(_) => Err(ScimError::invalid_value(format!("{k} must be a string"))),
+            }
+        };
+        let int = |k: &str| -> Result<Option<i64>> {
+            match get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Number(n)) => n
+                    .as_i64()
+                    .map(Some)
+                    .ok_or_else(|| ScimError::invalid_value(format!("{k} must be an integer"))),
+                Some(Value::String(s)) => parse_int(k, s).map(Some),
+                Some(_) => Err(ScimError::invalid_value(format!("{k} must be an integer"))),
+            }
+        };
+        Ok(Self {
+            filter: string("filter")?,
+            sort_by: string("sortBy")?,
+            sort_order: string("sortOrder")?,
+            start_index: int("startIndex")?,
+            count: int("count")?,
+            cursor: string("cursor")?,
+            attributes: string("attributes")?,
+            excluded: string("excludedAttributes")?,
+        })
+    }
+}
+
+/// How many times a write without `If-Match` is retried after losing a race.
+const WRITE_RETRIES: usize = 16;
+
+impl ScimServer {
+    /// Handle one request. Never panics on any input and never answers 5xx for a
+    /// client mistake: every failure is a SCIM error response.
+    pub fn handle(&self, req: Request<Bytes>) -> Response<Bytes> {
+        let (parts, body) = req.into_parts();
+        self.handle_parts(&parts.method, &parts.uri, &parts.headers, &body)
+    }
+
+    /// [`ScimServer::handle`] on borrowed parts (for adapters that hold them
+    /// separately).
+    pub fn handle_parts(
+        &self,
+        method: &Method,
+        uri: &http::Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Response<Bytes> {
+        let request_id = headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|s| !s.is_empty() && s.len() <= 128)
+            .map(str::to_owned)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let reply = match self.route_request(method, uri, headers, body, &request_id) {
+            Ok(r) => r,
+            Err(e) => Reply::from_error(&e),
+        };
+        reply.into_http()
+    }
+
+    fn route_request(
+        &self,
+        method: &Method,
+        uri: &http::Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+        request_id: &str,
+    ) -> Result<Reply> {
+        let cfg = &self.inner.config;
+        let full_path = percent_encoding::percent_decode_str(uri.path())
+            .decode_utf8()
+            .map_err(|_| ScimError::bad_request("the request path is not valid UTF-8"))?;
+        let rest = full_path
+            .strip_prefix(cfg.base_path.as_str())
+            .filter(|r| r.is_empty() || r.starts_with('/'))
+            .ok_or_else(|| ScimError::no_endpoint(&full_path))?;
+        let base_url = match &cfg.base_url {
+            Some(u) => u.clone(),
+            None => derive_base_url(uri, headers, &cfg.base_path),
+        };
+        let call = Call {
+            method: method.clone(),
+            path: rest.trim_end_matches('/').to_owned(),
+            query: parse_query(uri.query()),
+            headers,
+            body,
+            base_url,
+        };
+        // Discovery endpoints are public (RFC 7644 §4).
+        if let Some(reply) = self.discovery(&call)? {
+            return Ok(reply);
+        }
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, rest) = v.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+            });
+        let principal = self
+            .inner
+            .auth
+            .authenticate(token)
+            .ok_or_else(ScimError::unauthorized)?;
+        let ctx = Ctx {
+            tenant: principal.tenant.clone(),
+            request_id: request_id.to_owned(),
+            actor: Some(principal.token_id.clone()),
+        };
+        self.dispatch(&call, &ctx, &principal)
+    }
+
+    /// Route an authenticated call (also used by Bulk for each operation).
+    pub(crate) fn dispatch(
+        &self,
+        call: &Call<'_>,
+        ctx: &Ctx,
+        principal: &Principal,
+    ) -> Result<Reply> {
+        let segs: Vec<&str> = call.path.split('/').filter(|s| !s.is_empty()).collect();
+        let m = &call.method;
+        let kind_of = |s: &str| {
+            if s.eq_ignore_ascii_case("Users") {
+                Some(ResourceKind::User)
+            } else if s.eq_ignore_ascii_case("Groups") {
+                Some(ResourceKind::Group)
+            } else {
+                None
+            }
+        };
+        let not_allowed = |allow: &str| -> Result<Reply> {
+            let e = ScimError::method_not_allowed(m.as_str(), &call.path);
+            Ok(Reply::from_error(&e).header(header::ALLOW, allow.to_owned()))
+        };
+        match segs.as_slice() {
+            [".search"] => match *m {
+                Method::POST => self.search_root(call, ctx),
+                _ => not_allowed("POST"),
+            },
+            ["Bulk"] | ["bulk"] => match *m {
+                Method::POST => self.bulk(call, ctx, principal),
+                _ => not_allowed("POST"),
+            },
+            [me] if me.eq_ignore_ascii_case("Me") => self.me(call, ctx, principal, None),
+            [me, rest @ ..] if me.eq_ignore_ascii_case("Me") && !rest.is_empty() => {
+                Err(ScimError::no_endpoint(&call.path))
+            }
+            [t] if kind_of(t).is_some() => {
+                let kind = kind_of(t).expect("checked");
+                match *m {
+                    Method::GET => self.list(call, ctx, kind),
+                    Method::POST => self.create(call, ctx, kind),
+                    _ => not_allowed("GET, POST"),
+                }
+            }
+            [t, s] if kind_of(t).is_some() && *s == ".search" => match *m {
+                Method::POST => self.search(call, ctx, kind_of(t).expect("checked")),
+                _ => not_allowed("POST"),
+            },
+            [t, id] if kind_of(t).is_some() => {
+                let kind = kind_of(t).expect("checked");
+                self.resource(call, ctx, kind, id)
+            }
+            _ => Err(ScimError::no_endpoint(&call.path)),
+        }
+    }
+
+    fn resource(&self, call: &Call<'_>, ctx: &Ctx, kind: ResourceKind, id: &str) -> Result<Reply> {
+        match call.method {
+            Method::GET => self.get(call, ctx, kind, id),
+            Method::PUT => self.put(call, ctx, kind, id),
+            Method::PATCH => self.patch(call, ctx, kind, id),
+            Method::DELETE => self.delete(call, ctx, kind, id),
+            _ => {
+                let e = ScimError::method_not_allowed(call.method.as_str(), &call.path);
+                Ok(Reply::from_error(&e)
+                    .header(header::ALLOW, "GET, PUT, PATCH, DELETE".to_owned()))
+            }
+        }
+    }
+
+    fn me(
+        &self,
+        call: &Call<'_>,
+        ctx: &Ctx,
+        principal: &Principal,
+        _: Option<()>,
+    ) -> Result<Reply> {
+        let Some(resolver) = &self.inner.config.me else {
+            return Err(ScimError::not_implemented(
+                "/Me is not supported by this service provider",
+            ));
+        };
+        let id = resolver(principal).ok_or_else(|| ScimError::not_found("User", "for /Me"))?;
+        match call.method {
+            Method::POST => Err(ScimError::not_implemented("creating /Me is not supported")),
+            _ => self.resource(call, ctx, ResourceKind::User, &id),
+        }
+    }
+
+    fn schema(&self, kind: ResourceKind) -> &Arc<ResourceSchema> {
+        self.inner.registry.get(kind)
+    }
+
+    fn location(&self, call: &Call<'_>, kind: ResourceKind, id: &str) -> String {
+        format!("{}{}/{}", call.base_url, kind.endpoint(), id)
+    }
+
+    /// The response form of a stored resource: `schemas` listing the extensions
+    /// present, `meta.location` and `meta.version`, then the projection.
+    fn render(
+        &self,
+        call: &Call<'_>,
+        kind: ResourceKind,
+        stored: &Stored,
+        proj: &Projection,
+    ) -> Value {
+        let rs = self.schema(kind);
+        let mut v = stored.resource.clone();
+        if let Some(obj) = v.as_object_mut() {
+            let mut schemas = vec![Value::String(rs.core.id.clone())];
+            for e in &rs.extensions {
+                if obj.contains_key(&e.schema.id) {
+                    schemas.push(Value::String(e.schema.id.clone()));
+                }
+            }
+            obj.insert("schemas".into(), Value::Array(schemas));
+            obj.insert("id".into(), Value::String(stored.id.clone()));
+            let meta = obj
+                .entry("meta")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(meta) = meta.as_object_mut() {
+                meta.insert(
+                    "resourceType".into(),
+                    Value::String(kind.as_str().to_owned()),
+                );
+                meta.insert(
+                    "location".into(),
+                    Value::String(self.location(call, kind, &stored.id)),
+                );
+                meta.insert("version".into(), Value::String(etag(stored.version)));
+            }
+        }
+        proj.apply(rs, &v)
+    }
+
+    fn projection(&self, call: &Call<'_>, kind: ResourceKind) -> Result<Projection> {
+        Projection::parse(
+            self.schema(kind),
+            call.query.get("attributes").map(String::as_str),
+            call.query.get("excludedattributes").map(String::as_str),
+        )
+    }
+
+    fn resource_reply(
+        &self,
+        call: &Call<'_>,
+        kind: ResourceKind,
+        status: u16,
+        stored: &Stored,
+        proj: &Projection,
+    ) -> Reply {
+        let body = self.render(call, kind, stored, proj);
+        let mut r = Reply::json(status, body).header(header::ETAG, etag(stored.version));
+        if status == 201 {
+            r = r.header(header::LOCATION, self.location(call, kind, &stored.id));
+        }
+        r
+    }
+
+    /// A validated resource assembled into the stored form.
+    fn assemble(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        validated: Map<String, Value>,
+        created: &str,
+        modified: &str,
+    ) -> Value {
+        let rs = self.schema(kind);
+        let mut out = Map::new();
+        let mut schemas = vec![Value::String(rs.core.id.clone())];
+        for e in &rs.extensions {
+            if validated.contains_key(&e.schema.id) {
+                schemas.push(Value::String(e.schema.id.clone()));
+            }
+        }
+        out.insert("schemas".into(), Value::Array(schemas));
+        out.insert("id".into(), Value::String(id.to_owned()));
+        for (k, v) in validated {
+            out.insert(k, v);
+        }
+        out.insert(
+            "meta".into(),
+            json!({"resourceType": kind.as_str(), "created": created, "lastModified": modified}),
+        );
+        Value::Object(out)
+    }
+
+    /// Validate a client body into canonical form (plus group member checks).
+    fn validate(
+        &self,
+        kind: ResourceKind,
+        body: &Value,
+        existing: Option<&Value>,
+    ) -> Result<Map<String, Value>> {
+        let validated = validate_resource(
+            self.schema(kind),
+            body,
+            self.inner.config.unknown_attributes,
+            existing,
+        )?;
+        if kind == ResourceKind::Group {
+            if let Some(Value::Array(members)) = validated.get("members") {
+                for m in members {
+                    if !m
+                        .get("value")
+                        .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+                    {
+                        return Err(ScimError::invalid_value(
+                            "every member needs a \"value\" (the member's id)",
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(validated)
+    }
+
+    // ===== create =====
+
+    fn create(&self, call: &Call<'_>, ctx: &Ctx, kind: ResourceKind) -> Result<Reply> {
+        check_content_type(call.headers)?;
+        let body = parse_json(call.body)?;
+        let proj = self.projection(call, kind)?;
+        let validated = self.validate(kind, &body, None)?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = crate::time::now();
+        let resource = self.assemble(kind, &id, validated, &now, &now);
+        let stored = self
+            .inner
+            .store
+            .create(ctx, kind, resource)
+            .map_err(|e| store_error(ctx, kind, &id, e))?;
+        Ok(self.resource_reply(call, kind, 201, &stored, &proj))
+    }
+
+    // ===== read =====
+
+    fn get(&self, call: &Call<'_>, ctx: &Ctx, kind: ResourceKind, id: &str) -> Result<Reply> {
+        let proj = self.projection(call, kind)?;
+        let members = if kind == ResourceKind::Group && !proj.wants(self.schema(kind), "members") {
+            Members::Exclude
+        } else {
+            Members::Include
+        };
+        let stored = self.load(ctx, kind, id, members)?;
+        if let Some(p) = Precondition::from_header(call.headers, header::IF_NONE_MATCH) {
+            if p.matches(stored.version) {
+                return Ok(Reply::empty(304).header(header::ETAG, etag(stored.version)));
+            }
+        }
+        Ok(self.resource_reply(call, kind, 200, &stored, &proj))
+    }
+
+    fn load(&self, ctx: &Ctx, kind: ResourceKind, id: &str, members: Members) -> Result<Stored> {
+        self.inner
+            .store
+            .get(ctx, kind, id, members)
+            .map_err(|e| store_error(ctx, kind, id, e))?
+            .ok_or_else(|| ScimError::not_found(kind.as_str(), id))
+    }
+
+    // ===== replace =====
+
+    fn put(&self, call: &Call<'_>, ctx: &Ctx, kind: ResourceKind, id: &str) -> Result<Reply> {
+        check_content_type(call.headers)?;
+        let body = parse_json(call.body)?;
+        let proj = self.projection(call, kind)?;
+        let if_match = Precondition::from_header(call.headers, header::IF_MATCH);
+        for _ in 0..WRITE_RETRIES {
+            let existing = self.load(ctx, kind, id, Members::Include)?;
+            if if_match
+                .as_ref()
+                .is_some_and(|p| !p.matches(existing.version))
+            {
+                return Err(ScimError::precondition_failed());
+            }
+            let validated = self.validate(kind, &body, Some(&existing.resource))?;
+            let created = existing.resource["meta"]["created"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            let created = if created.is_empty() {
+                crate::time::now()
+            } else {
+                created
+            };
+            let resource = self.assemble(kind, id, validated, &created, &crate::time::now());
+            match self
+                .inner
+                .store
+                .replace(ctx, kind, id, resource, Some(existing.version))
+            {
+                Ok(stored) => return Ok(self.resource_reply(call, kind, 200, &stored, &proj)),
+                Err(StoreError::PreconditionFailed) if if_match.is_none() => continue,
+                Err(e) => return Err(store_error(ctx, kind, id, e)),
+            }
+        }
+        Err(ScimError::conflict(
+            "the resource is being modified concurrently; retry",
+        ))
+    }
+
+    // ===== patch =====
+
+    fn patch(&self, call: &Call<'_>, ctx: &Ctx, kind: ResourceKind, id: &str) -> Result<Reply> {
+        check_content_type(call.headers)?;
+        let body = parse_json(call.body)?;
+        let ops = patch::parse_request(&body, self.inner.config.max_patch_operations)?;
+        let proj = self.projection(call, kind)?;
+        let if_match = Precondition::from_header(call.headers, header::IF_MATCH);
+        if kind == ResourceKind::Group {
+            if let Some(change) = member_only_change(&ops)? {
+                return self.patch_members(call, ctx, id, change, if_match, &proj);
+            }
+        }
+        let rs = Arc::clone(self.schema(kind));
+        for _ in 0..WRITE_RETRIES {
+            let existing = self.load(ctx, kind, id, Members::Include)?;
+            if if_match
+                .as_ref()
+                .is_some_and(|p| !p.matches(existing.version))
+            {
+                return Err(ScimError::precondition_failed());
+            }
+            let mut working = existing.resource.as_object().cloned().unwrap_or_default();
+            patch::apply(
+                &mut working,
+                &ops,
+                &rs,
+                self.inner.config.unknown_attributes,
+            )?;
+            let validated =
+                self.validate(kind, &Value::Object(working), Some(&existing.resource))?;
+            // Nothing changed: no write, no new version.
+            let mut before = existing.resource.as_object().cloned().unwrap_or_default();
+            before.remove("schemas");
+            before.remove("id");
+            before.remove("meta");
+            if before == validated {
+                return Ok(self.resource_reply(call, kind, 200, &existing, &proj));
+            }
+            let created = existing.resource["meta"]["created"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            let resource = self.assemble(kind, id, validated, &created, &crate::time::now());
+            match self
+                .inner
+                .store
+                .replace(ctx, kind, id, resource, Some(existing.version))
+            {
+                Ok(stored) => return Ok(self.resource_reply(call, kind, 200, &stored, &proj)),
+                Err(StoreError::PreconditionFailed) if if_match.is_none() => continue,
+                Err(e) => return Err(store_error(ctx, kind, id, e)),
+            }
+        }
+        Err(ScimError::conflict(
+            "the resource is being modified concurrently; retry",
+        ))
+    }
+
+    /// The O(changes) path for membership-only PATCHes of a Group: answers 204
+    /// (RFC 7644 §3.5.2 allows it) unless `attributes`/`excludedAttributes` ask
+    /// for a body.
+    fn patch_members(
+        &self,
+        call: &Call<'_>,
+        ctx: &Ctx,
+        id: &str,
+        mut change: MemberChange,
+        if_match: Option<Precondition>,
+        proj: &Projection,
+    ) -> Result<Reply> {
+        let kind = ResourceKind::Group;
+        change.last_modified = crate::time::now();
+        let if_version = match &if_match {
+            None => None,
+            Some(p) => {
+                let current = self.load(ctx, kind, id, Members::Exclude)?;
+                if !p.matches(current.version) {
+                    return Err(ScimError::precondition_failed());
+                }
+                Some(current.version)
+            }
+        };
+        let stored = self
+            .inner
+            .store
+            .modify_members(ctx, id, &change, if_version)
+            .map_err(|e| store_error(ctx, kind, id, e))?;
+        let wants_body =
+            call.query.contains_key("attributes") || call.query.contains_key("excludedattributes");
+        if !wants_body {
+            return Ok(Reply::empty(204).header(header::ETAG, etag(stored.version)));
+        }
+        let members = if proj.wants(self.schema(kind), "members") {
+            Members::Include
+        } else {
+            Members::Exclude
+        };
+        let fresh = self.load(ctx, kind, id, members)?;
+        Ok(self.resource_reply(call, kind, 200, &fresh, proj))
+    }
+
+    // ===== delete =====
+
+    fn delete(&self, call: &Call<'_>, ctx: &Ctx, kind: ResourceKind, id: &str) -> Result<Reply> {
+        let if_version = match Precondition::from_header(call.headers, header::IF_MATCH) {
+            None => None,
+            Some(p) => {
+                let current = self.load(ctx, kind, id, Members::Exclude)?;
+                if !p.matches(current.version) {
+                    return Err(ScimError::precondition_failed());
+                }
+                Some(current.version)
+            }
+        };
+        self.inner
+            .store
+            .delete(ctx, kind, id, if_version)
+            .map_err(|e| store_error(ctx, kind, id, e))?;
+        Ok(Reply::empty(204))
+    }
+
+    // ===== list and search =====
+
+    fn list(&self, call: &Call<'_>, ctx: &Ctx, kind: ResourceKind) -> Result<Reply> {
+        let params = ListParams::from_query(&call.query)?;
+        self.run_list(call, ctx, kind, params)
+    }
+
+    fn search(&self, call: &Call<'_>, ctx: &Ctx, kind: ResourceKind) -> Result<Reply> {
+        check_content_type(call.headers)?;
+        let params = ListParams::from_search(&parse_json(call.body)?)?;
+        self.run_list(call, ctx, kind, params)
+    }
+
+    fn parse_filter(&self, text: &str, rs: &ResourceSchema) -> Result<Filter> {
+        let cfg = &self.inner.config;
+        let parsed = filter::parse_with_limits(text, cfg.max_filter_len, cfg.max_filter_depth)
+            .map_err(|e| ScimError::invalid_filter(format!("invalid filter: {e}")))?;
+        filter::resolve(&parsed, rs)
+    }
+
+    fn page_request(&self, params: &ListParams) -> PageRequest {
+        let cfg = &self.inner.config;
+        let count = match params.count {
+            None => cfg.default_count,
+            Some(c) if c < 0 => 0, // RFC 7644 §3.4.2.4: negative is 0
+            Some(c) => (c as u64).min(cfg.max_results as u64) as usize,
+        };
+        match &params.cursor {
+            Some(c) => PageRequest::Cursor {
+                cursor: (!c.is_empty()).then(|| c.clone()),
+                count,
+            },
+            None => PageRequest::Index {
+                start_index: params.start_index.unwrap_or(1).max(1) as usize,
+                count,
+            },
+        }
+    }
+
+    fn build_query(
+        &self,
+        kind: ResourceKind,
+        params: &ListParams,
+        proj: &Projection,
+    ) -> Result<Query> {
+        let rs = self.schema(kind);
+        let filter = params
+            .filter
+            .as_deref()
+            .filter(|f| !f.trim().is_empty())
+            .map(|f| self.parse_filter(f, rs))
+            .transpose()?;
+        let sort = match &params.sort_by {
+            None => None,
+            Some(s) if s.trim().is_empty() => None,
+            Some(s) => {
+                let r = rs
+                    .resolve_str(s)?
+                    .ok_or_else(|| ScimError::invalid_value(format!("cannot sort by {s:?}")))?;
+                let descending = match params
+                    .sort_order
+                    .as_deref()
+                    .map(str::to_ascii_lowercase)
+                    .as_deref()
+                {
+                    None | Some("") | Some("ascending") => false,
+                    Some("descending") => true,
+                    Some(o) => {
+                        return Err(ScimError::invalid_value(format!(
+                            "sortOrder must be \"ascending\" or \"descending\", got {o:?}"
+                        )));
+                    }
+                };
+                Some(Sort {
+                    path: r.canonical_path(),
+                    descending,
+                })
+            }
+        };
+        let members = if kind == ResourceKind::Group && !proj.wants(rs, "members") {
+            Members::Exclude
+        } else {
+            Members::Include
+        };
+        Ok(Query::all(Arc::clone(rs))
+            .filter(filter)
+            .sort(sort)
+            .page(self.page_request(params))
+            .members(members))
+    }
+
+    /// Run a query; when the store cannot answer it, evaluate it here over all
+    /// resources of the kind.
+    fn run_query(&self, ctx: &Ctx, kind: ResourceKind, q: &Query) -> Result<Page> {
+        match self.inner.store.query(ctx, kind, q) {
+            Err(StoreError::Unsupported) => {}
+            other => return other.map_err(|e| store_error(ctx, kind, "", e)),
+        }
+        let needs_members = q.members == Members::Include
+            || q.filter
+                .as_ref()
+                .is_some_and(|f| f.to_string().contains("members"))
+            || q.sort.as_ref().is_some_and(|s| s.path.name == "members");
+        let all_q = Query::all(Arc::clone(q.schema())).members(if needs_members {
+            Members::Include
+        } else {
+            Members::Exclude
+        });
+        let all = self
+            .inner
+            .store
+            .query(ctx, kind, &all_q)
+            .map_err(|e| store_error(ctx, kind, "", e))?;
+        if let Some(limit) = self.inner.config.max_unindexed_scan {
+            if all.resources.len() > limit {
+                return Err(ScimError::too_many(format!(
+                    "this filter cannot use an index and would scan {} resources (the limit is {limit}); narrow it with userName, externalId or id",
+                    all.resources.len()
+                )));
+            }
+        }
+        let mut hits: Vec<Stored> = all
+            .resources
+            .into_iter()
+            .filter(|s| q.matches(&s.resource))
+            .collect();
+        hits.sort_by(|a, b| q.compare(&a.resource, &b.resource));
+        let total_results = hits.len();
+        let (mut resources, next_cursor) =
+            paginate(hits, &q.page).map_err(|e| store_error(ctx, kind, "", e))?;
+        if q.members == Members::Exclude {
+            for s in &mut resources {
+                if let Some(o) = s.resource.as_object_mut() {
+                    o.remove("members");
+                }
+            }
+        }
+        Ok(Page {
+            resources,
+            total_results,
+            next_cursor,
+        })
+    }
+
+    fn run_list(
+        &self,
+        call: &Call<'_>,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        params: ListParams,
+    ) -> Result<Reply> {
+        let rs = self.schema(kind);
+        let proj = Projection::parse(rs, params.attributes.as_deref(), params.excluded.as_deref())?;
+        let q = self.build_query(kind, &params, &proj)?;
+        let page = self.run_query(ctx, kind, &q)?;
+        let resources: Vec<Value> = page
+            .resources
+            .iter()
+            .map(|s| self.render(call, kind, s, &proj))
+            .collect();
+        Ok(Reply::json(
+            200,
+            list_response(resources, page.total_results, &q.page, page.next_cursor),
+        ))
+    }
+
+    /// `POST /.search` across Users and Groups (RFC 7644 §3.4.3).
+    fn search_root(&self, call: &Call<'_>, ctx: &Ctx) -> Result<Reply> {
+        check_content_type(call.headers)?;
+        let params = ListParams::from_search(&parse_json(call.body)?)?;
+        let page = self.page_request(&params);
+        let mut all: Vec<(ResourceKind, Stored)> = Vec::new();
+        let mut first_err = None;
+        let mut answered = false;
+        for kind in ResourceKind::ALL {
+            let proj = Projection::parse(
+                self.schema(kind),
+                params.attributes.as_deref(),
+                params.excluded.as_deref(),
+            )?;
+            let q = match self.build_query(kind, &params, &proj) {
+                Ok(q) => q.page(PageRequest::ALL),
+                Err(e) => {
+                    // An attribute only one type knows: that type matches nothing.
+                    first_err.get_or_insert(e);
+                    continue;
+                }
+            };
+            answered = true;
+            let p = self.run_query(ctx, kind, &q)?;
+            all.extend(p.resources.into_iter().map(|s| (kind, s)));
+        }
+        if !answered {
+            return Err(first_err.expect("invariant: an error when nothing answered"));
+        }
+        let total = all.len();
+        let (items, next) =
+            paginate(all, &page).map_err(|e| store_error(ctx, ResourceKind::User, "", e))?;
+        let resources = items
+            .iter()
+            .map(|(kind, s)| {
+                let proj = Projection::parse(
+                    self.schema(*kind),
+                    params.attributes.as_deref(),
+                    params.excluded.as_deref(),
+                )
+                .unwrap_or_default();
+                self.render(call, *kind, s, &proj)
+            })
+            .collect();
+        Ok(Reply::json(
+            200,
+            list_response(resources, total, &page, next),
+        ))
+    }
+
+    // ===== discovery =====
+
+    fn discovery(&self, call: &Call<'_>) -> Result<Option<Reply>> {
+        let segs: Vec<&str> = call.path.split('/').filter(|s| !s.is_empty()).collect();
+        let is = |s: &str, name: &str| s.eq_ignore_ascii_case(name);
+        let endpoint = match segs.first() {
+            Some(s) if is(s, "ServiceProviderConfig") || is(s, "ServiceProviderConfigs") => 0,
+            Some(s) if is(s, "Schemas") => 1,
+            Some(s) if is(s, "ResourceTypes") => 2,
+            _ => return Ok(None),
+        };
+        if call.method != Method::GET {
+            let e = ScimError::method_not_allowed(call.method.as_str(), &call.path);
+            return Ok(Some(
+                Reply::from_error(&e).header(header::ALLOW, "GET".to_owned()),
+            ));
+        }
+        if call.query.contains_key("filter") {
+            // RFC 7644 §4: filtering discovery endpoints is refused with 403.
+            return Err(ScimError::forbidden(
+                "filtering is not supported on discovery endpoints",
+            ));
+        }
+        let base = &call.base_url;
+        let reg = &self.inner.registry;
+        let reply = match (endpoint, &segs[1..]) {
+            (0, []) => Reply::json(200, self.service_provider_config(base)),
+            (1, []) => {
+                let items: Vec<Value> = reg
+                    .all_schemas()
+                    .into_iter()
+                    .map(|s| s.to_json(&format!("{base}/Schemas/{}", s.id)))
+                    .collect();
+                let n = items.len();
+                Reply::json(200, list_response(items, n, &PageRequest::ALL, None))
+            }
+            (1, [urn]) => {
+                let s = reg
+                    .schema(urn)
+                    .ok_or_else(|| ScimError::not_found("Schema", urn))?;
+                Reply::json(200, s.to_json(&format!("{base}/Schemas/{}", s.id)))
+            }
+            (2, []) => {
+                let items: Vec<Value> = ResourceKind::ALL
+                    .iter()
+                    .map(|k| {
+                        reg.get(*k)
+                            .resource_type_json(&format!("{base}/ResourceTypes/{}", k.as_str()))
+                    })
+                    .collect();
+                let n = items.len();
+                Reply::json(200, list_response(items, n, &PageRequest::ALL, None))
+            }
+            (2, [name]) => {
+                let kind = ResourceKind::ALL
+                    .into_iter()
+                    .find(|k| k.as_str().eq_ignore_ascii_case(name))
+                    .ok_or_else(|| ScimError::not_found("ResourceType", name))?;
+                Reply::json(
+                    200,
+                    reg.get(kind)
+                        .resource_type_json(&format!("{base}/ResourceTypes/{}", kind.as_str())),
+                )
+            }
+            _ => return Err(ScimError::no_endpoint(&call.path)),
+        };
+        Ok(Some(reply))
+    }
+
+    fn service_provider_config(&self, base: &str) -> Value {
+        let c = &self.inner.config;
+        json!({
+            "schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA],
+            "documentationUri": "https://docs.rs/scimkit-core",
+            "patch": {"supported": true},
+            "bulk": {"supported": true, "maxOperations": c.bulk_max_operations, "maxPayloadSize": c.max_body_size},
+            "filter": {"supported": true, "maxResults": c.max_results},
+            "changePassword": {"supported": false},
+            "sort": {"supported": true},
+            "etag": {"supported": true},
+            "pagination": {
+                "cursor": true,
+                "index": true,
+                "defaultPaginationMethod": "index",
+                "defaultPageSize": c.default_count,
+                "maxPageSize": c.max_results,
+            },
+            "authenticationSchemes": [{
+                "type": "oauthbearertoken",
+                "name": "OAuth Bearer Token",
+                "description": "Authentication scheme using the OAuth Bearer Token Standard",
+                "specUri": "https://www.rfc-editor.org/info/rfc6750",
+                "primary": true,
+            }],
+            "meta": {
+                "resourceType": "ServiceProviderConfig",
+                "location": format!("{base}/ServiceProviderConfig"),
+            },
+        })
+    }
+}
+
+fn list_response(
+    resources: Vec<Value>,
+    total: usize,
+    page: &PageRequest,
+    next_cursor: Option<String>,
+) -> Value {
+    let mut v = json!({
+        "schemas": [LIST_RESPONSE_SCHEMA],
+        "totalResults": total,
+        "itemsPerPage": resources.len(),
+    });
+    match page {
+        PageRequest::Index { start_index, .. } => {
+            v["startIndex"] = json!(start_index);
+        }
+        PageRequest::Cursor { .. } => {
+            if let Some(c) = next_cursor {
+                v["nextCursor"] = Value::String(c);
+            }
+        }
+    }
+    v["Resources"] = Value::Array(resources);
+    v
+}
+
+fn derive_base_url(uri: &http::Uri, headers: &HeaderMap, base_path: &str) -> String {
+    let host = uri.authority().map(|a| a.as_str().to_owned()).or_else(|| {
+        headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned)
+    });
+    match host {
+        Some(host) if !host.is_empty() && host.bytes().all(|b| b.is_ascii_graphic()) => {
+            let scheme = headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .filter(|s| *s == "https" || *s == "http")
+                .or(uri.scheme_str())
+                .unwrap_or("http");
+            format!("{scheme}://{host}{base_path}")
+        }
+        _ => base_path.to_owned(),
+    }
+}
+
+/// If every operation only adds or removes Group members, the change to make.
+fn member_only_change(ops: &[PatchOperation]) -> Result<Option<MemberChange>> {
+    let mut change = MemberChange::default();
+    let members_of = |v: &Value| -> Result<Vec<Member>> {
+        let list: Vec<&Value> = match v {
+            Value::Array(a) => a.iter().collect(),
+            other => vec![other],
+        };
+        list.into_iter()
+            .filter(|m| !m.is_null())
+            .map(|m| {
+                // Accept {"value": "id"} (any key case) or a bare id string.
+                let m = match m {
+                    Value::String(s) => json!({"value": s}),
+                    Value::Object(o) => Value::Object(
+                        o.iter()
+                            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+                            .collect(),
+                    ),
+                    _ => Value::Null,
+                };
+                Member::from_json(&m)
+                    .filter(|m| !m.value.is_empty())
+                    .ok_or_else(|| {
+                        ScimError::invalid_value("every member needs a \"value\" (the member's id)")
+                    })
+            })
+            .collect()
+    };
+    for op in ops {
+        let is_members = |p: &AttrPath| p.is("members");
+        match (&op.path, op.op) {
+            (Some(p), PatchOpKind::Add)
+                if p.filter.is_none() && p.sub_attr.is_none() && is_members(&p.attr) =>
+            {
+                change
+                    .add
+                    .extend(members_of(op.value.as_ref().expect("add has a value"))?);
+            }
+            (Some(p), PatchOpKind::Replace)
+                if p.filter.is_none() && p.sub_attr.is_none() && is_members(&p.attr) =>
+            {
+                change.remove_all = true;
+                change.remove.clear();
+                change.add = members_of(op.value.as_ref().expect("replace has a value"))?;
+            }
+            (Some(p), PatchOpKind::Remove) if p.sub_attr.is_none() && is_members(&p.attr) => {
+                match (&p.filter, &op.value) {
+                    (None, None) => {
+                        change.remove_all = true;
+                        change.add.clear();
+                    }
+                    (None, Some(v)) => {
+                        let ids: Vec<String> =
+                            members_of(v)?.into_iter().map(|m| m.value).collect();
+                        change.add.retain(|m| !ids.contains(&m.value));
+                        change.remove.extend(ids);
+                    }
+                    (
+                        Some(filter::Filter::Compare(
+                            fp,
+                            filter::CompareOp::Eq,
+                            filter::CompValue::Str(id),
+                        )),
+                        None,
+                    ) if fp.is("value") => {
+                        change.add.retain(|m| &m.value != id);
+                        change.remove.push(id.clone());
+                    }
+                    _ => return Ok(None),
+                }
+            }
+            (None, PatchOpKind::Add | PatchOpKind::Replace) => {
+                let obj = op
+                    .value
+                    .as_ref()
+                    .and_then(Value::as_object)
+                    .expect("checked in parse");
+                let mut keys = obj.keys().filter(|k| !k.eq_ignore_ascii_case("schemas"));
+                match (keys.next(), keys.next()) {
+                    (Some(k), None) if k.eq_ignore_ascii_case("members") => {
+                        let ms = members_of(&obj[k.as_str()])?;
+                        if op.op == PatchOpKind::Replace {
+                            change.remove_all = true;
+                            change.remove.clear();
+                            change.add = ms;
+                        } else {
+                            change.add.extend(ms);
+                        }
+                    }
+                    _ => return Ok(None),
+                }
+            }
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(change))
+}
