@@ -25,7 +25,10 @@ use serde_json::Value;
 const TOKEN: &str = "corpus-token";
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
@@ -48,7 +51,11 @@ fn subst_value(v: &Value, vars: &HashMap<String, String>) -> Value {
     match v {
         Value::String(s) => Value::String(subst(s, vars)),
         Value::Array(a) => Value::Array(a.iter().map(|x| subst_value(x, vars)).collect()),
-        Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (subst(k, vars), subst_value(x, vars))).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| (subst(k, vars), subst_value(x, vars)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -66,7 +73,11 @@ fn matches(expected: &Value, actual: &Value, at: &str) -> Result<(), String> {
         }
         (Value::Array(e), Value::Array(a)) => {
             if e.len() != a.len() {
-                return Err(format!("{at}: expected {} elements, got {}", e.len(), a.len()));
+                return Err(format!(
+                    "{at}: expected {} elements, got {}",
+                    e.len(),
+                    a.len()
+                ));
             }
             for (i, (ev, av)) in e.iter().zip(a).enumerate() {
                 matches(ev, av, &format!("{at}[{i}]"))?;
@@ -79,10 +90,11 @@ fn matches(expected: &Value, actual: &Value, at: &str) -> Result<(), String> {
 }
 
 fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(v, |cur, seg| match seg.parse::<usize>() {
-        Ok(i) => cur.get(i),
-        Err(_) => cur.get(seg),
-    })
+    path.split('.')
+        .try_fold(v, |cur, seg| match seg.parse::<usize>() {
+            Ok(i) => cur.get(i),
+            Err(_) => cur.get(seg),
+        })
 }
 
 fn run_file(path: &Path) -> Result<usize, String> {
@@ -98,8 +110,13 @@ fn run_file(path: &Path) -> Result<usize, String> {
     let steps = doc["steps"].as_array().ok_or("no steps")?;
     for (i, step) in steps.iter().enumerate() {
         let ctx = |m: String| format!("step {} ({} {}): {m}", i + 1, step["method"], step["path"]);
-        let method = step["method"].as_str().ok_or_else(|| ctx("no method".into()))?;
-        let path = subst(step["path"].as_str().ok_or_else(|| ctx("no path".into()))?, &vars);
+        let method = step["method"]
+            .as_str()
+            .ok_or_else(|| ctx("no method".into()))?;
+        let path = subst(
+            step["path"].as_str().ok_or_else(|| ctx("no path".into()))?,
+            &vars,
+        );
         let mut req = http::Request::builder()
             .method(method)
             .uri(format!("/scim/v2{path}"));
@@ -123,7 +140,8 @@ fn run_file(path: &Path) -> Result<usize, String> {
         let body: Value = if resp.body().is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(resp.body()).map_err(|e| ctx(format!("response is not JSON: {e}")))?
+            serde_json::from_slice(resp.body())
+                .map_err(|e| ctx(format!("response is not JSON: {e}")))?
         };
         if let Some(c) = step.get("capture").and_then(Value::as_object) {
             for (name, p) in c {
@@ -133,9 +151,13 @@ fn run_file(path: &Path) -> Result<usize, String> {
                 vars.insert(name.clone(), v.to_owned());
             }
         }
-        let want = step["status"].as_u64().ok_or_else(|| ctx("no status".into()))? as u16;
+        let want = step["status"]
+            .as_u64()
+            .ok_or_else(|| ctx("no status".into()))? as u16;
         if status != want {
-            return Err(ctx(format!("status {status}, expected {want}; body {body}")));
+            return Err(ctx(format!(
+                "status {status}, expected {want}; body {body}"
+            )));
         }
         if status >= 400 {
             // Every error is an RFC 7644 §3.12 body.
@@ -147,17 +169,26 @@ fn run_file(path: &Path) -> Result<usize, String> {
             .map_err(|m| ctx(format!("not a SCIM error: {m}")))?;
         }
         if !resp.body().is_empty() {
-            let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+            let ct = resp
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             if ct != "application/scim+json" {
                 return Err(ctx(format!("content-type {ct:?}")));
             }
         }
         if let Some(expected) = step.get("response") {
-            matches(&subst_value(expected, &vars), &body, "$").map_err(|m| ctx(format!("{m}\nbody: {body}")))?;
+            matches(&subst_value(expected, &vars), &body, "$")
+                .map_err(|m| ctx(format!("{m}\nbody: {body}")))?;
         }
         if let Some(h) = step.get("response_headers").and_then(Value::as_object) {
             for (k, v) in h {
-                let got = resp.headers().get(k.as_str()).and_then(|x| x.to_str().ok()).unwrap_or("<absent>");
+                let got = resp
+                    .headers()
+                    .get(k.as_str())
+                    .and_then(|x| x.to_str().ok())
+                    .unwrap_or("<absent>");
                 let want = subst(v.as_str().unwrap_or(""), &vars);
                 if want != "$any" && got != want {
                     return Err(ctx(format!("header {k}: {got:?}, expected {want:?}")));
@@ -192,6 +223,11 @@ fn corpus() {
             Err(e) => failures.push(format!("{}: {e}", f.strip_prefix(&dir).unwrap().display())),
         }
     }
-    assert!(failures.is_empty(), "{} corpus failures:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} corpus failures:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
     eprintln!("corpus: {} files, {steps} steps", all.len());
 }
