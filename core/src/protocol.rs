@@ -607,9 +607,9 @@ impl ScimServer {
         if kind == ResourceKind::Group {
             if let Some(Value::Array(members)) = validated.get("members") {
                 for m in members {
-                    if !m
-                        .get("value")
-                        .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+                    if m.get("value")
+                        .and_then(Value::as_str)
+                        .is_none_or(str::is_empty)
                     {
                         return Err(ScimError::invalid_value(
                             "every member needs a \"value\" (the member's id)",
