@@ -8,7 +8,7 @@
 //!
 //! Storage is the host's: implement [`UserStore`] (or use [`MemoryStore`], or the
 //! `scimkit-sqlite` / `scimkit-postgres` crates). The rules every store follows
-//! are in the [`store`] module docs, and [`store::testkit`] (feature `testkit`)
+//! are in the [`store`] module docs, and `store::testkit` (feature `testkit`)
 //! checks them.
 //!
 //! ```
