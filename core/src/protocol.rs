@@ -506,11 +506,13 @@ impl ScimServer {
         &self,
         call: &Call<'_>,
         kind: ResourceKind,
-        stored: &Stored,
+        stored: Stored,
         proj: &Projection,
     ) -> Value {
         let rs = self.schema(kind);
-        let mut v = stored.resource.clone();
+        let id = stored.id;
+        let version = stored.version;
+        let mut v = stored.resource;
         if let Some(obj) = v.as_object_mut() {
             let mut schemas = vec![Value::String(rs.core.id.clone())];
             for e in &rs.extensions {
@@ -519,7 +521,7 @@ impl ScimServer {
                 }
             }
             obj.insert("schemas".into(), Value::Array(schemas));
-            obj.insert("id".into(), Value::String(stored.id.clone()));
+            obj.insert("id".into(), Value::String(id.clone()));
             let meta = obj
                 .entry("meta")
                 .or_insert_with(|| Value::Object(Map::new()));
@@ -530,12 +532,12 @@ impl ScimServer {
                 );
                 meta.insert(
                     "location".into(),
-                    Value::String(self.location(call, kind, &stored.id)),
+                    Value::String(self.location(call, kind, &id)),
                 );
-                meta.insert("version".into(), Value::String(etag(stored.version)));
+                meta.insert("version".into(), Value::String(etag(version)));
             }
         }
-        proj.apply(rs, &v)
+        proj.apply_owned(rs, v)
     }
 
     fn projection(&self, call: &Call<'_>, kind: ResourceKind) -> Result<Projection> {
@@ -551,13 +553,15 @@ impl ScimServer {
         call: &Call<'_>,
         kind: ResourceKind,
         status: u16,
-        stored: &Stored,
+        stored: Stored,
         proj: &Projection,
     ) -> Reply {
+        let tag = etag(stored.version);
+        let location = (status == 201).then(|| self.location(call, kind, &stored.id));
         let body = self.render(call, kind, stored, proj);
-        let mut r = Reply::json(status, body).header(header::ETAG, etag(stored.version));
-        if status == 201 {
-            r = r.header(header::LOCATION, self.location(call, kind, &stored.id));
+        let mut r = Reply::json(status, body).header(header::ETAG, tag);
+        if let Some(l) = location {
+            r = r.header(header::LOCATION, l);
         }
         r
     }
@@ -636,7 +640,7 @@ impl ScimServer {
             .store
             .create(ctx, kind, resource)
             .map_err(|e| store_error(ctx, kind, &id, e))?;
-        Ok(self.resource_reply(call, kind, 201, &stored, &proj))
+        Ok(self.resource_reply(call, kind, 201, stored, &proj))
     }
 
     // ===== read =====
@@ -654,7 +658,7 @@ impl ScimServer {
                 return Ok(Reply::empty(304).header(header::ETAG, etag(stored.version)));
             }
         }
-        Ok(self.resource_reply(call, kind, 200, &stored, &proj))
+        Ok(self.resource_reply(call, kind, 200, stored, &proj))
     }
 
     fn load(&self, ctx: &Ctx, kind: ResourceKind, id: &str, members: Members) -> Result<Stored> {
@@ -696,7 +700,7 @@ impl ScimServer {
                 .store
                 .replace(ctx, kind, id, resource, Some(existing.version))
             {
-                Ok(stored) => return Ok(self.resource_reply(call, kind, 200, &stored, &proj)),
+                Ok(stored) => return Ok(self.resource_reply(call, kind, 200, stored, &proj)),
                 Err(StoreError::PreconditionFailed) if if_match.is_none() => continue,
                 Err(e) => return Err(store_error(ctx, kind, id, e)),
             }
@@ -743,7 +747,7 @@ impl ScimServer {
             before.remove("id");
             before.remove("meta");
             if before == validated {
-                return Ok(self.resource_reply(call, kind, 200, &existing, &proj));
+                return Ok(self.resource_reply(call, kind, 200, existing, &proj));
             }
             let created = existing.resource["meta"]["created"]
                 .as_str()
@@ -755,7 +759,7 @@ impl ScimServer {
                 .store
                 .replace(ctx, kind, id, resource, Some(existing.version))
             {
-                Ok(stored) => return Ok(self.resource_reply(call, kind, 200, &stored, &proj)),
+                Ok(stored) => return Ok(self.resource_reply(call, kind, 200, stored, &proj)),
                 Err(StoreError::PreconditionFailed) if if_match.is_none() => continue,
                 Err(e) => return Err(store_error(ctx, kind, id, e)),
             }
@@ -805,7 +809,7 @@ impl ScimServer {
             Members::Exclude
         };
         let fresh = self.load(ctx, kind, id, members)?;
-        Ok(self.resource_reply(call, kind, 200, &fresh, proj))
+        Ok(self.resource_reply(call, kind, 200, fresh, proj))
     }
 
     // ===== delete =====
@@ -983,14 +987,15 @@ impl ScimServer {
         let proj = Projection::parse(rs, params.attributes.as_deref(), params.excluded.as_deref())?;
         let q = self.build_query(kind, &params, &proj)?;
         let page = self.run_query(ctx, kind, &q)?;
+        let total_results = page.total_results;
         let resources: Vec<Value> = page
             .resources
-            .iter()
+            .into_iter()
             .map(|s| self.render(call, kind, s, &proj))
             .collect();
         Ok(Reply::json(
             200,
-            list_response(resources, page.total_results, &q.page, page.next_cursor),
+            list_response(resources, total_results, &q.page, page.next_cursor),
         ))
     }
 
@@ -1027,15 +1032,15 @@ impl ScimServer {
         let (items, next) =
             paginate(all, &page).map_err(|e| store_error(ctx, ResourceKind::User, "", e))?;
         let resources = items
-            .iter()
+            .into_iter()
             .map(|(kind, s)| {
                 let proj = Projection::parse(
-                    self.schema(*kind),
+                    self.schema(kind),
                     params.attributes.as_deref(),
                     params.excluded.as_deref(),
                 )
                 .unwrap_or_default();
-                self.render(call, *kind, s, &proj)
+                self.render(call, kind, s, &proj)
             })
             .collect();
         Ok(Reply::json(
