@@ -2,6 +2,7 @@
 //! `ScimServer::handle` on the MemoryStore at 1k and 100k users.
 //!
 //! `cargo bench -p scimkit-core --bench engine` (numbers in bench/README.md).
+#![allow(missing_docs)]
 
 use std::hint::black_box;
 
