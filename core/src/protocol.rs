@@ -638,6 +638,37 @@ impl ScimServer {
         Value::Object(out)
     }
 
+    /// Apply the password policy to a validated User: hash a new cleartext
+    /// password (a value equal to the stored hash is kept as it is), or refuse it.
+    fn protect_password(
+        &self,
+        validated: &mut Map<String, Value>,
+        existing: Option<&Value>,
+    ) -> Result<()> {
+        let Some(Value::String(pw)) = validated.get("password") else {
+            return Ok(());
+        };
+        if existing
+            .and_then(|e| e.get("password"))
+            .and_then(Value::as_str)
+            == Some(pw.as_str())
+            && crate::auth::is_password_hash(pw)
+        {
+            return Ok(());
+        }
+        match self.inner.config.passwords {
+            crate::auth::PasswordPolicy::Reject => Err(ScimError::invalid_value(
+                "this service provider does not accept passwords",
+            )),
+            crate::auth::PasswordPolicy::Hash => {
+                let hash = crate::auth::hash_password(pw)
+                    .map_err(|e| ScimError::internal(e.to_string()))?;
+                validated.insert("password".into(), Value::String(hash));
+                Ok(())
+            }
+        }
+    }
+
     /// Validate a client body into canonical form (plus group member checks).
     fn validate(
         &self,
@@ -645,7 +676,7 @@ impl ScimServer {
         body: &Value,
         existing: Option<&Value>,
     ) -> Result<Map<String, Value>> {
-        let validated = validate_resource(
+        let mut validated = validate_resource(
             self.schema(kind),
             body,
             self.inner.config.unknown_attributes,
@@ -664,6 +695,9 @@ impl ScimServer {
                     }
                 }
             }
+        }
+        if kind == ResourceKind::User {
+            self.protect_password(&mut validated, existing)?;
         }
         Ok(validated)
     }
@@ -727,7 +761,13 @@ impl ScimServer {
         check_content_type(call.headers)?;
         let body = parse_json(call.body)?;
         self.write(call, ctx, kind, id, |existing| {
-            self.validate(kind, &body, Some(existing))
+            let mut v = self.validate(kind, &body, Some(existing))?;
+            // A client cannot read the write-only password back, so a PUT
+            // without one keeps the stored one.
+            if let (false, Some(pw)) = (v.contains_key("password"), existing.get("password")) {
+                v.insert("password".into(), pw.clone());
+            }
+            Ok(v)
         })
     }
 

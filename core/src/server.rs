@@ -48,6 +48,8 @@ pub struct Config {
     pub max_unindexed_scan: Option<usize>,
     /// The `/Me` mapping.
     pub me: Option<Arc<MeResolver>>,
+    /// What happens to `password` values.
+    pub passwords: crate::auth::PasswordPolicy,
 }
 
 impl fmt::Debug for Config {
@@ -65,6 +67,7 @@ impl fmt::Debug for Config {
             .field("max_body_size", &self.max_body_size)
             .field("max_unindexed_scan", &self.max_unindexed_scan)
             .field("me", &self.me.is_some())
+            .field("passwords", &self.passwords)
             .finish()
     }
 }
@@ -84,6 +87,7 @@ impl Default for Config {
             max_body_size: 1024 * 1024,
             max_unindexed_scan: None,
             me: None,
+            passwords: crate::auth::PasswordPolicy::Hash,
         }
     }
 }
@@ -363,6 +367,13 @@ impl ScimServerBuilder {
     /// Limit the engine's own filter evaluation. Defaults to no limit.
     pub fn max_unindexed_scan(mut self, n: Option<usize>) -> Self {
         self.config.max_unindexed_scan = n;
+        self
+    }
+
+    /// What to do with `password` values: store an Argon2id hash, or refuse
+    /// them. Defaults to hashing.
+    pub fn passwords(mut self, policy: crate::auth::PasswordPolicy) -> Self {
+        self.config.passwords = policy;
         self
     }
 

@@ -677,3 +677,102 @@ fn trusted_tenant_needs_no_token() {
         .unwrap();
     assert_eq!(s.handle(req).status(), 200);
 }
+
+#[test]
+fn passwords_are_write_only_and_hashed_or_refused() {
+    let store = Arc::new(MemoryStore::new());
+    let s = ScimServer::builder()
+        .shared_store(store.clone() as Arc<dyn UserStore>)
+        .token("t", "x")
+        .build()
+        .unwrap();
+    let (st, u) = call(
+        &s,
+        "t",
+        "POST",
+        "/scim/v2/Users",
+        Some(json!({"userName": "p", "password": "t1meMa$heen"})),
+    );
+    assert_eq!(st, 201);
+    assert!(u.get("password").is_none(), "never returned");
+    let id = u["id"].as_str().unwrap();
+    let stored = store
+        .get(
+            &scimkit::Ctx::new("x"),
+            scimkit::ResourceKind::User,
+            id,
+            scimkit::store::Members::Include,
+        )
+        .unwrap()
+        .unwrap();
+    let hash = stored.resource["password"].as_str().unwrap().to_owned();
+    assert!(
+        hash.starts_with("$argon2id$") && !hash.contains("t1meMa"),
+        "stored hashed: {hash}"
+    );
+    assert!(scimkit::auth::verify_password(&hash, "t1meMa$heen"));
+    // A PUT without a password keeps it; a PATCH of another attribute keeps it.
+    call(
+        &s,
+        "t",
+        "PUT",
+        &format!("/scim/v2/Users/{id}"),
+        Some(json!({"userName": "p", "title": "x"})),
+    );
+    call(
+        &s,
+        "t",
+        "PATCH",
+        &format!("/scim/v2/Users/{id}"),
+        Some(json!({"Operations": [{"op": "replace", "path": "title", "value": "y"}]})),
+    );
+    let again = store
+        .get(
+            &scimkit::Ctx::new("x"),
+            scimkit::ResourceKind::User,
+            id,
+            scimkit::store::Members::Include,
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.resource["password"].as_str(), Some(hash.as_str()));
+    // PATCH to a new password re-hashes.
+    call(
+        &s,
+        "t",
+        "PATCH",
+        &format!("/scim/v2/Users/{id}"),
+        Some(json!({"Operations": [{"op": "replace", "path": "password", "value": "n3w"}]})),
+    );
+    let again = store
+        .get(
+            &scimkit::Ctx::new("x"),
+            scimkit::ResourceKind::User,
+            id,
+            scimkit::store::Members::Include,
+        )
+        .unwrap()
+        .unwrap();
+    assert!(scimkit::auth::verify_password(
+        again.resource["password"].as_str().unwrap(),
+        "n3w"
+    ));
+    // Refused by configuration.
+    let strict = ScimServer::builder()
+        .store(MemoryStore::new())
+        .token("t", "x")
+        .passwords(scimkit::auth::PasswordPolicy::Reject)
+        .build()
+        .unwrap();
+    let (st, e) = call(
+        &strict,
+        "t",
+        "POST",
+        "/scim/v2/Users",
+        Some(json!({"userName": "p", "password": "x"})),
+    );
+    assert_eq!(
+        (st, e["detail"].as_str()),
+        (400, Some("this service provider does not accept passwords"))
+    );
+}
