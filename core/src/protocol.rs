@@ -543,6 +543,7 @@ impl ScimServer {
     fn render(
         &self,
         call: &Call<'_>,
+        ctx: &Ctx,
         kind: ResourceKind,
         stored: Stored,
         proj: &Projection,
@@ -551,6 +552,9 @@ impl ScimServer {
         let id = stored.id;
         let version = stored.version;
         let mut v = stored.resource;
+        if kind == ResourceKind::User && proj.wants(rs, "groups") {
+            self.attach_groups(call, ctx, &id, &mut v);
+        }
         if let Some(obj) = v.as_object_mut() {
             obj.shift_remove(crate::policy::INTERNAL_KEY);
             let mut schemas = vec![Value::String(rs.core.id.clone())];
@@ -590,6 +594,7 @@ impl ScimServer {
     pub(crate) fn resource_reply(
         &self,
         call: &Call<'_>,
+        ctx: &Ctx,
         kind: ResourceKind,
         status: u16,
         stored: Stored,
@@ -597,7 +602,7 @@ impl ScimServer {
     ) -> Reply {
         let tag = etag(stored.version);
         let location = (status == 201).then(|| self.location(call, kind, &stored.id));
-        let body = self.render(call, kind, stored, proj);
+        let body = self.render(call, ctx, kind, stored, proj);
         let mut r = Reply::json(status, body).header(header::ETAG, tag);
         if let Some(l) = location {
             r = r.header(header::LOCATION, l);
@@ -726,7 +731,7 @@ impl ScimServer {
             .create(ctx, kind, resource)
             .map_err(|e| store_error(ctx, kind, &id, e))?;
         self.created_events(ctx, kind, &stored);
-        Ok(self.resource_reply(call, kind, 201, stored, &proj))
+        Ok(self.resource_reply(call, ctx, kind, 201, stored, &proj))
     }
 
     // ===== read =====
@@ -744,7 +749,7 @@ impl ScimServer {
                 return Ok(Reply::empty(304).header(header::ETAG, etag(stored.version)));
             }
         }
-        Ok(self.resource_reply(call, kind, 200, stored, &proj))
+        Ok(self.resource_reply(call, ctx, kind, 200, stored, &proj))
     }
 
     fn load(&self, ctx: &Ctx, kind: ResourceKind, id: &str, members: Members) -> Result<Stored> {
@@ -817,7 +822,7 @@ impl ScimServer {
             }
             if crate::provision::is_ignored(&existing.resource) {
                 call.ignored.set(true);
-                return Ok(self.resource_reply(call, kind, 200, existing, &proj));
+                return Ok(self.resource_reply(call, ctx, kind, 200, existing, &proj));
             }
             let mut validated = make(&existing.resource)?;
             self.check_policy_values(call, &validated)?;
@@ -834,7 +839,7 @@ impl ScimServer {
             // Nothing changed: no write, no new version.
             let before = crate::provision::comparable(&existing.resource);
             if before == validated {
-                return Ok(self.resource_reply(call, kind, 200, existing, &proj));
+                return Ok(self.resource_reply(call, ctx, kind, 200, existing, &proj));
             }
             let created = existing.resource["meta"]["created"]
                 .as_str()
@@ -849,7 +854,7 @@ impl ScimServer {
             {
                 Ok(stored) => {
                     self.updated_events(ctx, kind, &existing.resource, &stored.resource);
-                    return Ok(self.resource_reply(call, kind, 200, stored, &proj));
+                    return Ok(self.resource_reply(call, ctx, kind, 200, stored, &proj));
                 }
                 Err(StoreError::PreconditionFailed) if if_match.is_none() => continue,
                 Err(e) => return Err(store_error(ctx, kind, id, e)),
@@ -903,7 +908,7 @@ impl ScimServer {
             Members::Exclude
         };
         let fresh = self.load(ctx, kind, id, members)?;
-        Ok(self.resource_reply(call, kind, 200, fresh, &proj))
+        Ok(self.resource_reply(call, ctx, kind, 200, fresh, &proj))
     }
 
     // ===== delete =====
@@ -1115,7 +1120,7 @@ impl ScimServer {
         let resources: Vec<Value> = page
             .resources
             .into_iter()
-            .map(|s| self.render(call, kind, s, &proj))
+            .map(|s| self.render(call, ctx, kind, s, &proj))
             .collect();
         Ok(Reply::json(
             200,
@@ -1172,7 +1177,7 @@ impl ScimServer {
                     params.excluded.as_deref(),
                 )
                 .unwrap_or_default();
-                self.render(call, kind, s, &proj)
+                self.render(call, ctx, kind, s, &proj)
             })
             .collect();
         Ok(Reply::json(

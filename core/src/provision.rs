@@ -436,7 +436,9 @@ impl ScimServer {
         }
         if is_ignored(&existing.resource) {
             call.ignored.set(true);
-            return Ok(Some(self.resource_reply(call, kind, 201, existing, proj)));
+            return Ok(Some(
+                self.resource_reply(call, ctx, kind, 201, existing, proj),
+            ));
         }
         let created = existing.resource["meta"]["created"]
             .as_str()
@@ -464,7 +466,9 @@ impl ScimServer {
             changed_attributes(&existing.resource, &stored.resource),
             vec![],
         );
-        Ok(Some(self.resource_reply(call, kind, 201, stored, proj)))
+        Ok(Some(
+            self.resource_reply(call, ctx, kind, 201, stored, proj),
+        ))
     }
 
     /// `GroupPolicy::UpdateOnly`: a POST is matched to an existing group by
@@ -540,7 +544,7 @@ impl ScimServer {
             vec![],
             vec![],
         );
-        Ok(self.resource_reply(call, kind, 201, fresh, proj))
+        Ok(self.resource_reply(call, ctx, kind, 201, fresh, proj))
     }
 
     /// A group's resource with its members (for a full replace).
@@ -597,6 +601,49 @@ impl ScimServer {
                     (_, [_, id]) => return Err(ScimError::not_found("Group", id)),
                     _ => return Err(ScimError::no_endpoint(&call.path)),
                 }))
+            }
+        }
+    }
+
+    /// Fill a User's read-only `groups` (RFC 7643 §4.1.2) from the groups that
+    /// list it as a member (one indexed query). A store failure leaves it out
+    /// (logged): the user itself was read fine.
+    pub(crate) fn attach_groups(&self, call: &Call<'_>, ctx: &Ctx, id: &str, user: &mut Value) {
+        if matches!(
+            call.policies.groups,
+            GroupPolicy::Refuse | GroupPolicy::Ignore
+        ) {
+            return;
+        }
+        let rs = self.inner.registry.get(ResourceKind::Group);
+        let Ok(filter) = crate::filter::resolve(&eq_filter("members", Some("value"), id), rs)
+        else {
+            return;
+        };
+        let q = Query::all(Arc::clone(rs))
+            .filter(Some(filter))
+            .members(Members::Exclude);
+        match self.run_query(ctx, ResourceKind::Group, &q) {
+            Ok(page) if !page.resources.is_empty() => {
+                let groups: Vec<Value> = page
+                    .resources
+                    .iter()
+                    .map(|g| {
+                        json!({
+                            "value": g.id,
+                            "$ref": format!("{}/Groups/{}", call.base_url, g.id),
+                            "display": g.resource.get("displayName").cloned().unwrap_or(Value::Null),
+                            "type": "direct",
+                        })
+                    })
+                    .collect();
+                if let Some(o) = user.as_object_mut() {
+                    o.insert("groups".into(), Value::Array(groups));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(request_id = %ctx.request_id, error = %e.detail(), "could not read a user's groups")
             }
         }
     }
