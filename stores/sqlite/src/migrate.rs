@@ -88,6 +88,34 @@ CREATE TABLE members (
     PRIMARY KEY (group_pk, member_id)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX members_by_member ON members (tenant, member_key);
+
+-- Fixed planner statistics (SQLite's 'fixed results of ANALYZE'): without
+-- them the planner takes `tenant = ?` for selective and scans a whole tenant
+-- for `t.pk IN (SELECT …)` filters. They describe a large store: a tenant has
+-- many rows, an id or userName one, an e-mail address or externalId a few, a
+-- member a few groups, a group many members. A later ANALYZE replaces them.
+ANALYZE;
+DELETE FROM sqlite_stat1;
+INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
+    ('users', NULL, '1000000'),
+    ('users', 'users_by_id', '1000000 100000 1'),
+    ('users', 'users_by_user_name', '1000000 100000 1'),
+    ('users', 'users_by_external_id', '1000000 100000 2'),
+    ('users', 'users_by_display_name', '1000000 100000 3'),
+    ('users', 'users_by_email', '1000000 100000 2'),
+    ('users', 'users_by_created', '1000000 100000 5'),
+    ('users', 'users_by_last_modified', '1000000 100000 5'),
+    ('user_emails', 'user_emails', '1500000 2 1'),
+    ('user_emails', 'user_emails_by_value', '1500000 150000 2'),
+    ('groups', NULL, '100000'),
+    ('groups', 'groups_by_id', '100000 10000 1'),
+    ('groups', 'groups_by_external_id', '100000 10000 2'),
+    ('groups', 'groups_by_display_name', '100000 10000 2'),
+    ('groups', 'groups_by_created', '100000 10000 5'),
+    ('groups', 'groups_by_last_modified', '100000 10000 5'),
+    ('members', 'members', '10000000 1000 1'),
+    ('members', 'members_by_member', '10000000 1000000 10');
+ANALYZE sqlite_schema;
 ";
 
 /// Bring the database to [`SCHEMA_VERSION`], refusing files that are not

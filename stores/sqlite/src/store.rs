@@ -1083,3 +1083,92 @@ impl UserStore for SqliteStore {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use scimkit::schema::Registry;
+
+    use super::*;
+
+    /// The query plan of the count SQL for `filter` (as `query_sql` builds it).
+    fn plan(store: &SqliteStore, kind: ResourceKind, filter: &str) -> String {
+        let reg = Registry::default();
+        let q = Query::all(Arc::clone(reg.get(kind)))
+            .with_filter(filter)
+            .expect("filter");
+        let t = Translator::new(kind, q.schema(), "t1");
+        let cond = t.exact(q.filter.as_ref().expect("filter")).expect("exact");
+        let sql = format!(
+            "EXPLAIN QUERY PLAN SELECT count(*) FROM {} t WHERE t.tenant = ? AND {}",
+            table(kind),
+            cond.sql
+        );
+        let mut params = vec![SqlValue::Text("t1".into())];
+        params.extend(cond.params);
+        let conn = store.writer.lock();
+        let mut stmt = conn.prepare(&sql).expect("prepare");
+        let rows = stmt
+            .query_map(params_from_iter(params.iter()), |r| r.get::<_, String>(3))
+            .expect("plan");
+        rows.map(|r| r.expect("row"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    }
+
+    #[test]
+    fn indexed_filters_use_their_indexes() {
+        let store = SqliteStore::open_in_memory().expect("open");
+        for (kind, filter, index) in [
+            (
+                ResourceKind::User,
+                r#"userName eq "a""#,
+                "users_by_user_name",
+            ),
+            (
+                ResourceKind::User,
+                r#"userName sw "a""#,
+                "users_by_user_name",
+            ),
+            (
+                ResourceKind::User,
+                r#"externalId eq "a""#,
+                "users_by_external_id",
+            ),
+            (ResourceKind::User, r#"id eq "a""#, "users_by_id"),
+            (
+                ResourceKind::User,
+                r#"displayName eq "a""#,
+                "users_by_display_name",
+            ),
+            (
+                ResourceKind::User,
+                r#"emails.value eq "a""#,
+                "user_emails_by_value",
+            ),
+            (
+                ResourceKind::User,
+                r#"meta.lastModified gt "2024-01-01T00:00:00Z""#,
+                "users_by_last_modified",
+            ),
+            (
+                ResourceKind::Group,
+                r#"members[value eq "u1"]"#,
+                "members_by_member",
+            ),
+            (
+                ResourceKind::Group,
+                r#"displayName eq "a""#,
+                "groups_by_display_name",
+            ),
+        ] {
+            let p = plan(&store, kind, filter);
+            assert!(p.contains(index), "{filter}: {p}");
+            assert!(
+                !p.contains("(tenant=?)"),
+                "{filter} scans a whole tenant: {p}"
+            );
+        }
+    }
+}
