@@ -4,15 +4,13 @@
 use std::io::Write as _;
 
 use crate::Error;
-use crate::cli::{Database, DbSettings, TenantCommand, TokenCommand};
+use crate::cli::{DbSettings, TenantCommand, TokenCommand};
 use crate::db::AdminDb;
 
 fn open(db: &DbSettings) -> Result<AdminDb, Error> {
-    match &db.database {
-        Database::Sqlite(path) => AdminDb::open(path)
-            .map_err(|e| format!("cannot open the database {}: {e}", path.display()).into()),
-        Database::Postgres(_) => Err(crate::postgres_not_built()),
-    }
+    // The store is opened (and so a new file created) first; see `open_database`.
+    let (_store, admin) = crate::store::open_database(&db.database)?;
+    Ok(admin)
 }
 
 /// Run a `token` command.

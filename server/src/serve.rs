@@ -18,7 +18,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::Error;
 use crate::app::{self, AppState};
 use crate::cli::{Database, ServeSettings};
-use crate::db::{AdminDb, NewToken, TokenAuth};
+use crate::db::{NewToken, TokenAuth};
 use crate::metrics::Metrics;
 
 /// How long a client may take for the TLS handshake or to send request headers.
@@ -33,11 +33,8 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
     // Signals are caught from here on, before anything is announced.
     let mut signals = Signals::new()?;
 
-    let admin = Arc::new(
-        AdminDb::open(&path)
-            .map_err(|e| format!("cannot open the database {}: {e}", path.display()))?,
-    );
-    let store = crate::store::open_store(&s.db.database)?;
+    let (store, admin) = crate::store::open_database(&s.db.database)?;
+    let admin = Arc::new(admin);
     let tls = match &s.tls {
         Some((cert, key)) => Some(crate::tls::acceptor(cert, key)?),
         None => None,

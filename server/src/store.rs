@@ -1,24 +1,28 @@
-//! Opening the store the engine keeps users and groups in.
+//! Opening the database: the store (users and groups) and the server's own
+//! tables (tenants and tokens) in the same SQLite file.
 
 use std::sync::Arc;
 
 use scimkit::UserStore;
+use scimkit_sqlite::SqliteStore;
 
 use crate::cli::Database;
+use crate::db::AdminDb;
 
-/// The store for `database`.
+/// Open the store and the server's tables for `database`.
 ///
-/// SQLite: until the `scimkit-sqlite` crate is merged, users and groups are kept
-/// in memory (tenants and tokens are already in the SQLite file); the server
-/// says so in its log at start-up.
-pub(crate) fn open_store(database: &Database) -> Result<Arc<dyn UserStore>, crate::Error> {
+/// The store opens first: it creates a new file with its schema and its
+/// application id, and refuses a file that belongs to another program, so the
+/// server's tables are only ever added to a scimkit database.
+pub(crate) fn open_database(
+    database: &Database,
+) -> Result<(Arc<dyn UserStore>, AdminDb), crate::Error> {
     match database {
-        Database::Sqlite(_path) => {
-            tracing::warn!(
-                "users and groups are kept in memory in this build (the SQLite store is not merged yet); \
-                 tenants and tokens are in the database file"
-            );
-            Ok(Arc::new(scimkit::MemoryStore::new()))
+        Database::Sqlite(path) => {
+            let store = SqliteStore::open(path)?;
+            let admin = AdminDb::open(path)
+                .map_err(|e| format!("cannot open the database {}: {e}", path.display()))?;
+            Ok((Arc::new(store), admin))
         }
         Database::Postgres(_) => Err(crate::postgres_not_built()),
     }
