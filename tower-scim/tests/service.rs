@@ -360,3 +360,36 @@ async fn layer_over_a_plain_service_fn() {
     assert_eq!(status, 200);
     assert_eq!(body["totalResults"], 2);
 }
+
+// ===== needs a core fix =====
+
+/// CORE BUG (reported to the core owner; ignored until fixed — run with
+/// `cargo test -p tower-scim -- --ignored`): a Group member's `$ref` is dropped
+/// on create and on PATCH. RFC 7643 §4.2 defines `members.$ref` (returned by
+/// default); scim2-tester's `check_add_attribute` / `check_replace_attribute`
+/// on Group `members` fail because of it (scripts/conformance).
+#[tokio::test]
+#[ignore = "core bug: Group members lose $ref (RFC 7643 §4.2)"]
+async fn core_bug_group_members_keep_their_ref() {
+    let svc = ScimService::new(server()).spawn_blocking(false);
+    let (s, user) = json_of(
+        svc.clone()
+            .oneshot(req("POST", "/scim/v2/Users", r#"{"userName":"m"}"#))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let uid = user["id"].as_str().unwrap();
+    let member = json!({"value": uid, "$ref": format!("http://localhost/scim/v2/Users/{uid}"), "type": "User"});
+    let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                      "displayName": "g", "members": [member]});
+    let (s, group) = json_of(
+        svc.oneshot(req("POST", "/scim/v2/Groups", &body.to_string()))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 201);
+    assert_eq!(group["members"][0]["$ref"], member["$ref"], "{group}");
+}
