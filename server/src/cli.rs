@@ -1,6 +1,9 @@
 //! The command line, the environment and the optional TOML file, resolved into
-//! [`Settings`]. Precedence: flag, then environment variable, then the file,
-//! then the built-in default.
+//! [`ServeSettings`] / [`DbSettings`]. Precedence: flag, then environment
+//! variable, then the file, then the built-in default.
+
+// Doc comments here are `--help` text, where URLs are plain text.
+#![allow(rustdoc::bare_urls)]
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -67,7 +67,10 @@ async fn scim_next_to_grpc_routes_in_tonic() {
     // Not SCIM: tonic's router answers (an unknown gRPC method).
     let (parts, _) = get("/pkg.Service/Method").await;
     assert_ne!(
-        parts.headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes()),
+        parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.as_bytes()),
         Some(&b"application/scim+json"[..])
     );
 
