@@ -110,7 +110,9 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         match self.project().kind.project() {
-            KindProj::Scim { body } => Poll::Ready(body.data.take().map(|d| Ok(Frame::data(d)))),
+            KindProj::Scim { body } => Pin::new(body)
+                .poll_frame(cx)
+                .map_err(|never| match never {}),
             KindProj::Inner { body } => body.poll_frame(cx),
         }
     }
