@@ -111,9 +111,13 @@ fn configure(conn: &Connection, options: &SqliteOptions, reader: bool) -> rusqli
     conn.busy_timeout(options.busy_timeout)?;
     conn.set_prepared_statement_cache_capacity(options.statement_cache);
     conn.execute_batch(&format!(
-        "PRAGMA synchronous = {}; PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY;",
+        "PRAGMA synchronous = {}; PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY; \
+         PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = {};",
         options.synchronous.pragma(),
-        options.cache_size_kib
+        options.cache_size_kib,
+        options.wal_autocheckpoint,
+        // Keep a log that has grown past twice the checkpoint size from staying large.
+        u64::from(options.wal_autocheckpoint) * 2 * 4096,
     ))?;
     if reader {
         conn.execute_batch("PRAGMA query_only = ON;")?;
