@@ -1,21 +1,18 @@
 //! Real HTTP on 127.0.0.1:0: a bare hyper server with `ScimService`, and axum
 //! with `ScimLayer` next to an app route.
 
-use std::net::SocketAddr;
-use std::time::Duration;
+mod common;
 
-use bytes::Bytes;
-use http::{Request, StatusCode, header};
-use http_body_util::{BodyExt, Full};
+use std::net::SocketAddr;
+
+use common::send;
+use http::header;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use scimkit::{MemoryStore, ScimServer};
 use serde_json::{Value, json};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::time::timeout;
+use tokio::net::TcpListener;
 use tower_scim::{ScimLayer, ScimService};
-
-const WAIT: Duration = Duration::from_secs(20);
 
 fn engine() -> ScimServer {
     ScimServer::builder()
@@ -53,36 +50,6 @@ async fn axum_server() -> SocketAddr {
         .layer(ScimLayer::new(engine()));
     tokio::spawn(async move { axum::serve(listener, app).await });
     addr
-}
-
-/// One request on a fresh connection: status, headers and body.
-async fn send(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    body: &str,
-) -> (StatusCode, http::HeaderMap, Bytes) {
-    timeout(WAIT, async {
-        let tcp = TcpStream::connect(addr).await.unwrap();
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        let req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::HOST, addr.to_string())
-            .header(header::AUTHORIZATION, "Bearer s3cret")
-            .header(header::CONTENT_TYPE, "application/scim+json")
-            .body(Full::new(Bytes::from(body.to_owned())))
-            .unwrap();
-        let resp = sender.send_request(req).await.unwrap();
-        let (parts, body) = resp.into_parts();
-        let bytes = body.collect().await.unwrap().to_bytes();
-        (parts.status, parts.headers, bytes)
-    })
-    .await
-    .expect("request timed out")
 }
 
 async fn send_json(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Value) {

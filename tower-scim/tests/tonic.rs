@@ -1,22 +1,18 @@
 //! `ScimLayer` in a tonic server: SCIM under the base path, gRPC routes for
 //! everything else, over real HTTP on 127.0.0.1:0.
 
-use std::time::Duration;
+mod common;
 
-use bytes::Bytes;
-use http::{Request, header};
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
+use common::{WAIT, send};
+use http::header;
 use scimkit::{MemoryStore, ScimServer};
 use serde_json::Value;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::time::timeout;
 use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tower_scim::ScimLayer;
-
-const WAIT: Duration = Duration::from_secs(20);
 
 #[tokio::test]
 async fn scim_next_to_grpc_routes_in_tonic() {
@@ -38,39 +34,22 @@ async fn scim_next_to_grpc_routes_in_tonic() {
             }),
     );
 
-    let get = |path: &'static str| async move {
-        timeout(WAIT, async {
-            let tcp = TcpStream::connect(addr).await.unwrap();
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
-                .await
-                .unwrap();
-            tokio::spawn(conn);
-            let req = Request::get(path)
-                .header(header::HOST, addr.to_string())
-                .header(header::AUTHORIZATION, "Bearer s3cret")
-                .body(Full::new(Bytes::new()))
-                .unwrap();
-            let resp = sender.send_request(req).await.unwrap();
-            let (parts, body) = resp.into_parts();
-            (parts, body.collect().await.unwrap().to_bytes())
-        })
-        .await
-        .expect("request timed out")
-    };
-
-    let (parts, body) = get("/scim/v2/Users?filter=userName%20eq%20%22x%22").await;
-    assert_eq!(parts.status, 200);
-    assert_eq!(parts.headers[header::CONTENT_TYPE], "application/scim+json");
+    let (status, headers, body) = send(
+        addr,
+        "GET",
+        "/scim/v2/Users?filter=userName%20eq%20%22x%22",
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/scim+json");
     let v: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["totalResults"], 0);
 
     // Not SCIM: tonic's router answers (an unknown gRPC method).
-    let (parts, _) = get("/pkg.Service/Method").await;
+    let (_, headers, _) = send(addr, "GET", "/pkg.Service/Method", "").await;
     assert_ne!(
-        parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.as_bytes()),
+        headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes()),
         Some(&b"application/scim+json"[..])
     );
 
