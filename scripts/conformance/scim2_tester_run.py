@@ -20,15 +20,7 @@ FAILING = {Status.ERROR, Status.CRITICAL}
 # (resource type, check title, text in the reason) -> why it fails. Each entry
 # is a real defect waiting for a fix, not a disagreement with the check (those
 # are documented in the README, "Conformance").
-KNOWN_FAILURES = {
-    ("Group", "check_add_attribute", "Attribute 'members'"): (
-        "core: Group members lose their \"$ref\" (RFC 7643 §4.2 members.$ref, "
-        "returned by default); scimkit::store::Member has no $ref"
-    ),
-    ("Group", "check_replace_attribute", "Attribute 'members'"): (
-        "core: Group members lose their \"$ref\" (RFC 7643 §4.2), as above"
-    ),
-}
+KNOWN_FAILURES: dict = {}
 
 
 def known(result) -> str | None:
