@@ -120,6 +120,8 @@
 
 pub mod auth;
 mod bulk;
+#[cfg(any(test, feature = "testkit"))]
+pub mod corpus;
 pub mod error;
 pub mod events;
 pub mod filter;
