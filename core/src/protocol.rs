@@ -332,6 +332,12 @@ impl ListParams {
     }
 }
 
+/// What a request's handling tells the transport besides the reply.
+struct Extra {
+    principal: Option<Principal>,
+    ignored: bool,
+}
+
 /// How many times a write without `If-Match` is retried after losing a race.
 const WRITE_RETRIES: usize = 16;
 
@@ -354,24 +360,62 @@ impl ScimServer {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Response<Bytes> {
+        self.handle_inner(method, uri, headers, body, None)
+    }
+
+    /// Handle a request **as** `principal`, without asking the authenticator:
+    /// for in-process callers that are the principal's own code (a pull sync, an
+    /// import tool). Never route network requests here.
+    pub fn handle_as(&self, principal: &Principal, req: Request<Bytes>) -> Response<Bytes> {
+        let (parts, body) = req.into_parts();
+        self.handle_inner(
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+            &body,
+            Some(principal),
+        )
+    }
+
+    fn handle_inner(
+        &self,
+        method: &Method,
+        uri: &http::Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+        as_principal: Option<&Principal>,
+    ) -> Response<Bytes> {
         let request_id = headers
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .filter(|s| !s.is_empty() && s.len() <= 128)
             .map(str::to_owned)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let mut principal = None;
-        let reply =
-            match self.route_request(method, uri, headers, body, &request_id, &mut principal) {
-                Ok(r) => r,
-                Err(e) => Reply::from_error(&e),
-            };
+        let mut extra = Extra {
+            principal: as_principal.cloned(),
+            ignored: false,
+        };
+        let reply = match self.route_request(method, uri, headers, body, &request_id, &mut extra) {
+            Ok(r) => r,
+            Err(e) => Reply::from_error(&e),
+        };
         let mut resp = reply.into_http();
+        if extra.ignored {
+            // Accepted without effect by policy (ignored resource, groups not
+            // provisioned): callers such as a sync can tell.
+            resp.headers_mut()
+                .insert("x-scimkit-ignored", HeaderValue::from_static("true"));
+        }
         // For the transport's logs: who the request acted as (never the token).
-        if let Some(p) = principal {
+        if let Some(p) = extra.principal {
             resp.extensions_mut().insert(p);
         }
         resp
+    }
+
+    /// The policies in force for `tenant`.
+    pub fn policies(&self, tenant: &str) -> Arc<crate::policy::Policies> {
+        self.inner.policies.policies(tenant)
     }
 
     fn route_request(
@@ -381,7 +425,7 @@ impl ScimServer {
         headers: &HeaderMap,
         body: &[u8],
         request_id: &str,
-        principal_out: &mut Option<Principal>,
+        extra: &mut Extra,
     ) -> Result<Reply> {
         let cfg = &self.inner.config;
         let full_path = percent_encoding::percent_decode_str(uri.path())
@@ -410,9 +454,13 @@ impl ScimServer {
             return Ok(reply);
         }
         let token = crate::auth::bearer_token(headers);
+        let authenticated = match &extra.principal {
+            Some(p) => Ok(Some(p.clone())),
+            None => self.inner.auth.try_authenticate(token),
+        };
         // `\0` separates a tenant from its hidden-user shadow tenants; no real
         // tenant may contain it.
-        let principal = match self.inner.auth.try_authenticate(token) {
+        let principal = match authenticated {
             Ok(Some(p)) if !p.tenant.contains('\0') => p,
             Ok(_) => {
                 let e = ScimError::unauthorized();
@@ -424,7 +472,7 @@ impl ScimServer {
                 return Err(ScimError::unavailable(e, 5));
             }
         };
-        *principal_out = Some(principal.clone());
+        extra.principal = Some(principal.clone());
         let ctx = Ctx {
             tenant: principal.tenant.clone(),
             request_id: request_id.to_owned(),
@@ -443,7 +491,9 @@ impl ScimServer {
             );
             return Err(e);
         }
-        self.dispatch(&call, &ctx, &principal)
+        let result = self.dispatch(&call, &ctx, &principal);
+        extra.ignored = call.ignored.get();
+        result
     }
 
     /// Route an authenticated call (also used by Bulk for each operation) and

@@ -654,3 +654,42 @@ fn bulk_operations_are_logged_one_by_one() {
         vec![409, 201]
     );
 }
+
+#[test]
+fn handle_as_skips_the_authenticator_and_ignored_requests_are_flagged() {
+    let r = rig(Policies::default());
+    let id = r.user("h@x", json!({}));
+    r.s.set_ignored("acme", ResourceKind::User, &id, true)
+        .unwrap();
+    let p = scimkit::Principal {
+        tenant: "acme".into(),
+        token_id: "graph-sync".into(),
+    };
+    let req = http::Request::patch(format!("/scim/v2/Users/{id}"))
+        .body(Bytes::from(
+            patch(json!([{"op": "replace", "path": "title", "value": "x"}]))
+                .unwrap()
+                .to_string(),
+        ))
+        .unwrap();
+    let resp = r.s.handle_as(&p, req);
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-scimkit-ignored"], "true");
+    let entries = r
+        .log
+        .query(&LogQuery {
+            outcome: Some(Outcome::Ignored),
+            ..LogQuery::default()
+        })
+        .unwrap();
+    assert_eq!(entries[0].token_id, "graph-sync");
+    let plain = r.s.handle_as(
+        &p,
+        http::Request::get(format!("/scim/v2/Users/{id}"))
+            .body(Bytes::new())
+            .unwrap(),
+    );
+    assert!(plain.headers().get("x-scimkit-ignored").is_none());
+    assert_eq!(r.s.policies("acme").deletion, DeletionPolicy::Hard);
+    assert!(!r.s.policies("off").enabled);
+}
