@@ -455,7 +455,8 @@ mod tests {
     #[test]
     fn invalid_configurations_are_refused() {
         let base = SyncConfig::new("t", "e", "c", "s");
-        let cases: Vec<(Box<dyn Fn(&mut SyncConfig)>, &str)> = vec![
+        type Edit = Box<dyn Fn(&mut SyncConfig)>;
+        let cases: Vec<(Edit, &str)> = vec![
             (Box::new(|c| c.tenant.clear()), "tenant is required"),
             (
                 Box::new(|c| c.client_secret = Secret::default()),
