@@ -71,7 +71,8 @@ pub enum Scope {
     /// Only users who are members of one of these groups (object ids), directly or
     /// through nested groups (`/groups/{id}/transitiveMembers/microsoft.graph.user`).
     /// Every run lists the members in full; a user who leaves every group is
-    /// deactivated, a user deleted in the directory is queued for deletion.
+    /// deactivated (and no longer followed), a user deleted in the directory is
+    /// queued for deletion.
     Groups(Vec<String>),
 }
 

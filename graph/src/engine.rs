@@ -406,6 +406,9 @@ impl Run<'_> {
         for id in &deleted {
             self.guarded(id, None, |run| run.removed_user(id))?;
         }
+        if !self.dry_run && !deleted.is_empty() {
+            self.warn_if_hard_deleted()?;
+        }
         for id in &out_of_scope {
             self.guarded(id, None, |run| run.out_of_scope(id))?;
         }
@@ -773,6 +776,41 @@ impl Run<'_> {
             Some(id),
             vec![],
         );
+        Ok(())
+    }
+
+    /// The sync cannot read the tenant's deletion policy; it can see afterwards
+    /// whether its DELETEs were queued (review) or hidden (soft) — or removed.
+    fn warn_if_hard_deleted(&mut self) -> Result<(), SyncError> {
+        let sent: Vec<String> = self
+            .changes
+            .iter()
+            .filter(|c| c.action == Action::QueueDelete)
+            .filter_map(|c| c.scim_id.clone())
+            .collect();
+        if sent.is_empty() {
+            return Ok(());
+        }
+        self.hidden = None;
+        let mut hidden = HashSet::new();
+        for state in [HiddenState::Review, HiddenState::Deleted] {
+            let users = self
+                .server
+                .hidden_users(&self.cfg().tenant, state)
+                .map_err(|e| SyncError::Target {
+                    status: e.status(),
+                    detail: e.detail().to_owned(),
+                })?;
+            hidden.extend(users.iter().filter_map(|u| str_of(u, "id")));
+        }
+        let removed = sent.iter().filter(|id| !hidden.contains(*id)).count();
+        if removed > 0 {
+            tracing::warn!(
+                tenant = %self.cfg().tenant,
+                removed,
+                "users deleted in the directory were removed permanently: the tenant's DeletionPolicy is Hard; pull sync expects DeletionPolicy::Review"
+            );
+        }
         Ok(())
     }
 

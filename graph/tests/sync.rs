@@ -647,6 +647,23 @@ fn a_disabled_sync_refuses_to_run_and_deletes_nothing() {
         requests,
         "Graph was not even asked"
     );
+
+    // Provisioning switched off for the tenant on the server: the run stops at
+    // the first write and changes nothing.
+    let off = Rig::with(
+        "server-off",
+        Directory::generate(10),
+        Policies {
+            enabled: false,
+            ..pull_policies()
+        },
+    );
+    let err = off.try_run().unwrap_err();
+    assert!(
+        matches!(err, SyncError::Target { status: 403, .. }),
+        "{err}"
+    );
+    assert!(off.state.load("server-off").unwrap().is_none());
 }
 
 #[test]
