@@ -172,7 +172,7 @@ impl RetryConfig {
 /// token) as `tenant`: build a server for the sync with
 /// `.authenticator(SyncAuthenticator::new(tenant))` sharing the host's store,
 /// log, policies and event handler — and never serve that one over HTTP.
-#[derive(Clone, PartialEq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncConfig {
     /// The scimkit tenant the users are written to.
