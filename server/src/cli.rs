@@ -25,7 +25,24 @@ names with '_' for '-', for example:
     tls_key = \"/etc/scimkit/key.pem\"
 
 A flag beats its environment variable, which beats the file. Relative paths in
-the file are relative to the file's directory.";
+the file are relative to the file's directory.
+
+Pull sync from Microsoft Graph (for users the app pulls instead of receiving
+SCIM): one [[sync]] table per tenant, run by `scimkit sync run --tenant NAME`
+or, with a schedule, by `scimkit serve`:
+
+    sync_state = \"/var/lib/scimkit/sync-state.json\"   # default: <db>.sync-state.json
+    [[sync]]
+    tenant = \"contoso\"
+    entra_tenant = \"contoso.onmicrosoft.com\"
+    client_id = \"11111111-2222-3333-4444-555555555555\"
+    client_secret = \"...\"
+    scope = { groups = [\"<group object id>\"] }          # or \"all\"
+    schedule = \"nightly\"                                # or \"every 30m\", \"manual\"
+
+Users deleted in Entra are deactivated and queued for an administrator's
+review, never removed by the sync; existing users with the same userName are
+linked.";
 
 /// scimkit: a SCIM 2.0 provisioning target for Microsoft Entra ID (and any RFC
 /// 7644 client), storing users and groups in one SQLite file.
@@ -77,6 +94,25 @@ pub(crate) enum Command {
     /// Create and list tenants (each has its own users and groups).
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Pull users from Microsoft Graph into a tenant ([[sync]] tables of the
+    /// --config file).
+    #[command(subcommand)]
+    Sync(SyncCommand),
+}
+
+/// `scimkit sync …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SyncCommand {
+    /// Run the tenant's sync once and print what changed (or, with --dry-run,
+    /// what would change).
+    Run {
+        /// The tenant of a [[sync]] table in the --config file.
+        #[arg(long)]
+        tenant: String,
+        /// Read everything, change nothing, print the plan.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// `scimkit serve`.
@@ -126,6 +162,13 @@ pub(crate) struct ServeArgs {
     /// scimkit=debug,…). [default: info]
     #[arg(long, env = "SCIMKIT_LOG", value_name = "FILTER")]
     pub(crate) log: Option<String>,
+
+    /// When the server runs the Graph syncs of the --config file ([[sync]]
+    /// tables): "manual" (never; use `scimkit sync run`), "hourly", "nightly",
+    /// "daily at HH:MM", "every 30m", … (UTC). Replaces each table's own
+    /// `schedule`. [default: each table's schedule]
+    #[arg(long, env = "SCIMKIT_SYNC_SCHEDULE", value_name = "SCHEDULE")]
+    pub(crate) sync_schedule: Option<scimkit_graph::Schedule>,
 }
 
 /// The log format.
@@ -191,6 +234,10 @@ struct FileConfig {
     shutdown_timeout: Option<u64>,
     log_format: Option<LogFormat>,
     log: Option<String>,
+    sync_schedule: Option<scimkit_graph::Schedule>,
+    sync_state: Option<PathBuf>,
+    #[serde(default)]
+    sync: Vec<scimkit_graph::SyncConfig>,
 }
 
 /// Where the data lives.
@@ -220,6 +267,23 @@ pub(crate) struct ServeSettings {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) log_format: LogFormat,
     pub(crate) log: String,
+    pub(crate) sync: SyncSettings,
+}
+
+/// The Graph syncs of the config file, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SyncSettings {
+    /// One per tenant, validated, with `--sync-schedule` applied (serve only).
+    pub(crate) configs: Vec<scimkit_graph::SyncConfig>,
+    /// The JSON file keeping each tenant's delta link and synced ids.
+    pub(crate) state: PathBuf,
+}
+
+impl SyncSettings {
+    /// The configuration of `tenant`.
+    pub(crate) fn get(&self, tenant: &str) -> Option<&scimkit_graph::SyncConfig> {
+        self.configs.iter().find(|c| c.tenant == tenant)
+    }
 }
 
 /// A configuration mistake, reported before anything starts.
@@ -295,6 +359,53 @@ impl GlobalArgs {
         let mut loaded = Loaded::load(self.config.as_deref())?;
         Ok(self.resolve(&mut loaded))
     }
+
+    /// The database and the Graph syncs (`sync` commands).
+    pub(crate) fn sync_settings(&self) -> Result<(DbSettings, SyncSettings), ConfigError> {
+        let mut loaded = Loaded::load(self.config.as_deref())?;
+        let db = self.resolve(&mut loaded);
+        let sync = loaded.sync_settings(&db, None)?;
+        Ok((db, sync))
+    }
+}
+
+impl Loaded {
+    /// The `[[sync]]` tables, validated; `schedule` replaces their schedules.
+    fn sync_settings(
+        &mut self,
+        db: &DbSettings,
+        schedule: Option<scimkit_graph::Schedule>,
+    ) -> Result<SyncSettings, ConfigError> {
+        let mut configs = std::mem::take(&mut self.file.sync);
+        for (i, c) in configs.iter_mut().enumerate() {
+            c.validate().map_err(|e| {
+                ConfigError::Invalid(format!("[[sync]] table {} ({:?}): {e}", i + 1, c.tenant))
+            })?;
+            if let Some(s) = schedule {
+                c.schedule = s;
+            }
+        }
+        for (i, c) in configs.iter().enumerate() {
+            if configs[..i].iter().any(|o| o.tenant == c.tenant) {
+                return Err(ConfigError::Invalid(format!(
+                    "two [[sync]] tables for tenant {:?}",
+                    c.tenant
+                )));
+            }
+        }
+        let state = match self.file.sync_state.take() {
+            Some(p) => self.dir.join(p),
+            None => match &db.database {
+                Database::Sqlite(p) => {
+                    let mut s = p.clone().into_os_string();
+                    s.push(".sync-state.json");
+                    PathBuf::from(s)
+                }
+                Database::Postgres(_) => PathBuf::from("scimkit.sync-state.json"),
+            },
+        };
+        Ok(SyncSettings { configs, state })
+    }
 }
 
 impl ServeArgs {
@@ -302,6 +413,8 @@ impl ServeArgs {
     pub(crate) fn resolve(self, global: &GlobalArgs) -> Result<ServeSettings, ConfigError> {
         let mut loaded = Loaded::load(global.config.as_deref())?;
         let db = global.resolve(&mut loaded);
+        let schedule = self.sync_schedule.or(loaded.file.sync_schedule);
+        let sync = loaded.sync_settings(&db, schedule)?;
         let f = std::mem::take(&mut loaded.file);
         let base_path = self
             .base_path
@@ -363,6 +476,7 @@ impl ServeArgs {
             ),
             log_format: self.log_format.or(f.log_format).unwrap_or(LogFormat::Text),
             log: self.log.or(f.log).unwrap_or_else(|| "info".to_owned()),
+            sync,
         })
     }
 }
@@ -442,6 +556,36 @@ mod tests {
         assert!(serve(&["serve", "--base-path", "/"]).is_err());
         assert!(serve(&["serve", "--base-path", "scim"]).is_err());
         assert!(serve(&["serve", "--public-url", "scim.example.com"]).is_err());
+    }
+
+    #[test]
+    fn sync_tables_are_validated_and_the_serve_schedule_applies() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scimkit.toml");
+        let table = "[[sync]]\ntenant = \"a\"\nentra_tenant = \"e\"\nclient_id = \"c\"\nclient_secret = \"s\"\nschedule = \"nightly\"\n";
+        std::fs::write(&path, format!("db = \"x.db\"\n{table}")).unwrap();
+        let cfg = path.to_str().unwrap();
+        let s = serve(&["serve", "--config", cfg]).unwrap();
+        assert_eq!(s.sync.configs.len(), 1);
+        assert_eq!(s.sync.configs[0].schedule, scimkit_graph::Schedule::NIGHTLY);
+        assert_eq!(s.sync.state, dir.path().join("x.db.sync-state.json"));
+        let s = serve(&["serve", "--config", cfg, "--sync-schedule", "every 30m"]).unwrap();
+        assert_eq!(s.sync.configs[0].schedule.to_string(), "every 30m");
+        assert!(format!("{s:?}").contains("[redacted]") && !format!("{s:?}").contains("\"s\""));
+
+        std::fs::write(&path, format!("{table}{table}")).unwrap();
+        let e = serve(&["serve", "--config", cfg]).unwrap_err();
+        assert_eq!(e.to_string(), "two [[sync]] tables for tenant \"a\"");
+        std::fs::write(
+            &path,
+            table.replace("client_id = \"c\"", "client_id = \"\""),
+        )
+        .unwrap();
+        let e = serve(&["serve", "--config", cfg]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "[[sync]] table 1 (\"a\"): invalid sync configuration: client_id is required"
+        );
     }
 
     #[test]

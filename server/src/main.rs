@@ -2,7 +2,9 @@
 //!
 //! `scimkit serve` serves SCIM (tower-scim over axum/hyper, HTTP or HTTPS) on a
 //! SQLite file; `scimkit token …` and `scimkit tenant …` manage bearer tokens
-//! (only their SHA-256 is stored) and tenants in the same file. Run
+//! (only their SHA-256 is stored) and tenants in the same file; `scimkit sync
+//! run` pulls a tenant's users from Microsoft Graph (also on a schedule while
+//! serving). Run
 //! `scimkit --help` for every option.
 
 mod admin;
@@ -12,6 +14,7 @@ mod db;
 mod metrics;
 mod serve;
 mod store;
+mod sync;
 mod telemetry;
 mod tls;
 
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
             .db_settings()
             .map_err(Error::from)
             .and_then(|db| admin::tenant(cmd, &db)),
+        Command::Sync(cmd) => sync::command(cmd, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -46,7 +46,7 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
     let tenant_url = tenant_url(&s, local, tls.is_some());
 
     let mut builder = ScimServer::builder()
-        .shared_store(store)
+        .shared_store(store.clone())
         .authenticator(TokenAuth(admin.clone()))
         .base_path(&s.base_path)
         .max_body_size(s.max_body_size);
@@ -71,6 +71,9 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
         base_path: s.base_path.as_str().into(),
     };
     let app = app::router(scim, state);
+    // Scheduled Graph syncs; they stop with the server.
+    let syncs = crate::sync::spawn_scheduled(&store, &admin, &s.sync)?;
+    drop(store);
     tracing::info!(
         listen = %local,
         tls = tls.is_some(),
@@ -127,6 +130,7 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
         );
     }
     // The engine (and the store it holds) goes with the app.
+    drop(syncs);
     drop(app);
     match Arc::try_unwrap(admin) {
         Ok(admin) => admin
