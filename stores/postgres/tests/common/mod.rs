@@ -23,10 +23,15 @@ use std::time::{Duration, Instant};
 
 use scimkit_postgres::{PostgresOptions, PostgresStore};
 
-/// The superuser of the test cluster and its password (password
-/// authentication over TCP, so authentication failures can be tested).
+/// The superuser of the test cluster and a password in its URLs (the server
+/// trusts it on loopback: SCRAM's key derivation in an unoptimised test build
+/// would cost a noticeable time per connection).
 pub const USER: &str = "scimkit";
 pub const PASSWORD: &str = "s3cret-Test-Pa55word";
+/// A role that must authenticate with its password (SCRAM), for the
+/// authentication tests.
+pub const AUTH_USER: &str = "scimkit_auth";
+pub const AUTH_PASSWORD: &str = "An0ther-Secret-Pa55";
 
 /// A running PostgreSQL server in a temp dir.
 #[derive(Debug)]
@@ -176,18 +181,31 @@ impl PgServer {
                 "-U",
                 USER,
                 &format!("--pwfile={}", pwfile.display()),
-                "--auth-host=scram-sha-256",
+                "--auth-host=trust",
                 "--auth-local=trust",
                 "--encoding=UTF8",
                 "--no-locale",
                 "--no-sync",
             ],
         )?;
+        // Password authentication for AUTH_USER only (pg_hba.conf is read top-down).
+        let hba = data.join("pg_hba.conf");
+        let rules = std::fs::read_to_string(&hba).map_err(|e| e.to_string())?;
+        std::fs::write(
+            &hba,
+            format!("host all {AUTH_USER} 127.0.0.1/32 scram-sha-256\n{rules}"),
+        )
+        .map_err(|e| e.to_string())?;
         let mut last = String::new();
         for _ in 0..3 {
             server.port = free_port();
             match server.pg_ctl_start() {
                 Ok(()) => {
+                    let mut c = server.client("postgres");
+                    c.batch_execute(&format!(
+                        "CREATE ROLE {AUTH_USER} LOGIN SUPERUSER PASSWORD '{AUTH_PASSWORD}'"
+                    ))
+                    .map_err(|e| e.to_string())?;
                     server.owned = owned;
                     if !owned {
                         server.watchdog();
@@ -258,6 +276,14 @@ impl PgServer {
         )
     }
 
+    /// A URL for `dbname` as the password-authenticated role.
+    pub fn auth_url(&self, dbname: &str, password: &str) -> String {
+        format!(
+            "postgresql://{AUTH_USER}:{password}@127.0.0.1:{}/{dbname}",
+            self.port
+        )
+    }
+
     /// A superuser connection to `dbname`.
     pub fn client(&self, dbname: &str) -> postgres::Client {
         postgres::Client::connect(&self.url(dbname), postgres::NoTls).expect("superuser connection")
@@ -268,7 +294,9 @@ impl PgServer {
         static SEQ: AtomicUsize = AtomicUsize::new(0);
         let name = format!("t{}_{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed));
         let mut c = self.client("postgres");
-        c.batch_execute(&format!("CREATE DATABASE {name}"))
+        // FILE_COPY (PostgreSQL 15+) is the faster strategy with fsync=off.
+        c.batch_execute(&format!("CREATE DATABASE {name} STRATEGY FILE_COPY"))
+            .or_else(|_| c.batch_execute(&format!("CREATE DATABASE {name}")))
             .expect("create database");
         self.url(&name)
     }
