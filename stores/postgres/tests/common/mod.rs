@@ -15,6 +15,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -257,7 +258,9 @@ impl PgServer {
             c.args(["-c", &script]);
             c
         };
-        c.stdin(Stdio::null())
+        // Its own process group: killing the test's group must not kill it.
+        c.process_group(0)
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -301,10 +304,15 @@ impl PgServer {
         self.url(&name)
     }
 
-    /// `pg_ctl restart -m fast` (bounded wait).
+    /// `pg_ctl restart -m fast` (bounded wait). The new server logs to the
+    /// log file (it must not inherit our pipes, or reading them never ends).
     pub fn restart(&self) -> Result<(), String> {
         let data = self.data_dir().to_string_lossy().into_owned();
-        self.run("pg_ctl", &["restart", "-D", &data, "-m", "fast", "-w", "-t", "60"])
+        let log = self.dir.join("server.log").to_string_lossy().into_owned();
+        self.run(
+            "pg_ctl",
+            &["restart", "-D", &data, "-l", &log, "-m", "fast", "-w", "-t", "60"],
+        )
     }
 
     /// `pg_ctl stop -m fast` (bounded wait).
