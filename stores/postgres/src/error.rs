@@ -129,7 +129,9 @@ pub enum ConnectErrorKind {
     #[error("the database does not exist: {0}")]
     NoSuchDatabase(#[source] postgres::Error),
     /// The database holds a scimkit schema newer than this build knows.
-    #[error("the database has scimkit schema version {found}, newer than this build supports ({supported})")]
+    #[error(
+        "the database has scimkit schema version {found}, newer than this build supports ({supported})"
+    )]
     TooNew {
         /// The highest migration applied in the database.
         found: i64,

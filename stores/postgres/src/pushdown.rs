@@ -437,7 +437,10 @@ mod tests {
     fn user_name_eq_is_a_folded_indexed_equality_with_a_bound_parameter() {
         let (exact, _) = translate(ResourceKind::User, r#"userName eq "Ärger@X.com""#);
         let c = exact.expect("pushed down");
-        assert_eq!(c.sql, "(t.user_name_key IS NOT NULL AND t.user_name_key = ?)");
+        assert_eq!(
+            c.sql,
+            "(t.user_name_key IS NOT NULL AND t.user_name_key = ?)"
+        );
         assert_eq!(c.params, vec![Arg::Text("ärger@x.com".into())]);
     }
 
@@ -490,7 +493,10 @@ mod tests {
         );
         assert!(exact.is_none() && narrow.is_none());
         let (exact, _) = translate(ResourceKind::User, r#"meta.created co "2024""#);
-        assert!(exact.is_none(), "substring operators on dateTimes stay in Rust");
+        assert!(
+            exact.is_none(),
+            "substring operators on dateTimes stay in Rust"
+        );
     }
 
     #[test]

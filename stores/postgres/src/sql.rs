@@ -17,7 +17,11 @@ pub(crate) enum Arg {
 }
 
 impl ToSql for Arg {
-    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
         match self {
             Arg::Text(s) => s.to_sql(ty, out),
             Arg::Bool(b) => b.to_sql(ty, out),
@@ -26,7 +30,9 @@ impl ToSql for Arg {
     }
 
     fn accepts(ty: &Type) -> bool {
-        <String as ToSql>::accepts(ty) || <bool as ToSql>::accepts(ty) || <i64 as ToSql>::accepts(ty)
+        <String as ToSql>::accepts(ty)
+            || <bool as ToSql>::accepts(ty)
+            || <i64 as ToSql>::accepts(ty)
     }
 
     to_sql_checked!();

@@ -202,7 +202,11 @@ impl<C: GenericClient> Session<'_, C> {
         self.c.query_opt(&s, params)
     }
 
-    fn execute(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, PgError> {
+    fn execute(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, PgError> {
         let s = self.prepared(sql)?;
         self.c.execute(&s, params)
     }
@@ -276,7 +280,10 @@ impl PostgresStore {
         })
     }
 
-    fn unavailable(&self, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> StoreError {
+    fn unavailable(
+        &self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> StoreError {
         StoreError::Unavailable {
             retry_after: self.options.retry_after,
             source: source.into(),
@@ -286,15 +293,16 @@ impl PostgresStore {
     /// Run `f` on a pooled connection, retrying what may be retried: attempts
     /// whose connection turned out broken before they changed anything (any
     /// read), and transactions that lost a serialization conflict or deadlock.
-    fn run<T>(&self, mode: Mode, mut f: impl FnMut(&mut Conn) -> Result<T, Fail>) -> StoreResult<T> {
+    fn run<T>(
+        &self,
+        mode: Mode,
+        mut f: impl FnMut(&mut Conn) -> Result<T, Fail>,
+    ) -> StoreResult<T> {
         let retry_after = self.options.retry_after;
         let mut conflicts = 0u32;
         let mut stale = 0u32;
         loop {
-            let mut conn = self
-                .pool
-                .get()
-                .map_err(|e| pool_error(e, retry_after))?;
+            let mut conn = self.pool.get().map_err(|e| pool_error(e, retry_after))?;
             let (e, safe) = match f(&mut conn) {
                 Ok(v) => return Ok(v),
                 Err(Fail::Store(e)) => return Err(e),
@@ -372,7 +380,10 @@ impl PostgresStore {
     }
 
     /// Run one statement outside a transaction.
-    fn read<T>(&self, mut f: impl FnMut(&mut Session<'_, Client>) -> Result<T, Fail>) -> StoreResult<T> {
+    fn read<T>(
+        &self,
+        mut f: impl FnMut(&mut Session<'_, Client>) -> Result<T, Fail>,
+    ) -> StoreResult<T> {
         self.run(Mode::Read, |conn| {
             let Conn {
                 client, statements, ..

@@ -125,7 +125,10 @@ fn replicas_starting_at_once_migrate_exactly_once() {
     });
     let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     let rows = c
-        .query("SELECT version FROM scimkit_migrations ORDER BY version", &[])
+        .query(
+            "SELECT version FROM scimkit_migrations ORDER BY version",
+            &[],
+        )
         .unwrap();
     let versions: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
     assert_eq!(versions, (1..=SCHEMA_VERSION).collect::<Vec<_>>());

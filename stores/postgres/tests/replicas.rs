@@ -89,7 +89,10 @@ fn worker() {
                         })
                     })
                     .collect();
-                handles.into_iter().map(|h| h.join().expect("thread")).collect()
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("thread"))
+                    .collect()
             });
             lines.extend(results.into_iter().flatten());
         }
@@ -107,7 +110,8 @@ fn worker() {
                                 format!("RACE{r}@Contoso.COM")
                             };
                             let id = format!("p{me}-u{r}");
-                            match store.create(ctx, ResourceKind::User, user(&id, &name, json!({}))) {
+                            match store.create(ctx, ResourceKind::User, user(&id, &name, json!({})))
+                            {
                                 Ok(_) => format!("ok {r}"),
                                 Err(StoreError::Uniqueness { attribute }) => {
                                     format!("uniqueness {r} {attribute}")
@@ -117,7 +121,10 @@ fn worker() {
                         })
                     })
                     .collect();
-                handles.into_iter().map(|h| h.join().expect("thread")).collect()
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("thread"))
+                    .collect()
             });
             lines.extend(results);
         }
@@ -227,7 +234,8 @@ fn two_processes_adding_members_to_one_group_lose_none() {
     let expected: BTreeSet<String> = (0..2)
         .flat_map(|p| {
             (0..THREADS_PER_PROCESS).flat_map(move |t| {
-                (0..ROUNDS).flat_map(move |r| (0..PER_ROUND).map(move |k| format!("p{p}-t{t}-r{r}-{k}")))
+                (0..ROUNDS)
+                    .flat_map(move |r| (0..PER_ROUND).map(move |k| format!("p{p}-t{t}-r{r}-{k}")))
             })
         })
         .collect();
@@ -288,7 +296,9 @@ fn two_processes_creating_the_same_user_name_one_wins() {
     let q = scimkit::store::Query::all(std::sync::Arc::clone(
         scimkit::schema::Registry::default().get(ResourceKind::User),
     ));
-    let page = store.query(&Ctx::new("acme"), ResourceKind::User, &q).unwrap();
+    let page = store
+        .query(&Ctx::new("acme"), ResourceKind::User, &q)
+        .unwrap();
     assert_eq!(page.total_results, RACES, "one user per userName");
     eprintln!(
         "{RACES} userName races across two processes: process 0 won {wins}, process 1 won {}",

@@ -64,7 +64,11 @@ fn restart_mid_load_and_an_outage_lose_no_acknowledged_write() {
                     i += 1;
                     let id = format!("w{w}-{i}");
                     let result = store
-                        .create(ctx, ResourceKind::User, user(&id, &id, json!({"active": true})))
+                        .create(
+                            ctx,
+                            ResourceKind::User,
+                            user(&id, &id, json!({"active": true})),
+                        )
                         .and_then(|_| {
                             let change = MemberChange {
                                 add: vec![Member {
@@ -122,7 +126,12 @@ fn restart_mid_load_and_an_outage_lose_no_acknowledged_write() {
         .collect();
     assert!(lost.is_empty(), "acknowledged creates lost: {lost:?}");
     let g = store
-        .get(&ctx, ResourceKind::Group, "g", scimkit::store::Members::Include)
+        .get(
+            &ctx,
+            ResourceKind::Group,
+            "g",
+            scimkit::store::Members::Include,
+        )
         .unwrap()
         .unwrap();
     let members: BTreeSet<&str> = g.resource["members"]
@@ -152,7 +161,12 @@ fn restart_mid_load_and_an_outage_lose_no_acknowledged_write() {
         "fails within the checkout timeout"
     );
     assert!(matches!(
-        store.get(&ctx, ResourceKind::User, "w0-1", scimkit::store::Members::Include),
+        store.get(
+            &ctx,
+            ResourceKind::User,
+            "w0-1",
+            scimkit::store::Members::Include
+        ),
         Err(StoreError::Unavailable { .. })
     ));
     assert!(matches!(store.ping(), Err(StoreError::Unavailable { .. })));

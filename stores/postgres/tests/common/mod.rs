@@ -43,6 +43,8 @@ pub struct PgServer {
     as_postgres: bool,
     /// Stop and remove on drop (the static server leaves that to its watchdog).
     owned: bool,
+    /// Default durability (`fsync=on`) instead of the tests' `fsync=off`.
+    durable: bool,
 }
 
 fn require() -> bool {
@@ -85,7 +87,13 @@ fn ensure_postgres_user() -> Result<(), String> {
         return Ok(());
     }
     let status = Command::new("useradd")
-        .args(["--system", "--no-create-home", "--shell", "/bin/sh", "postgres"])
+        .args([
+            "--system",
+            "--no-create-home",
+            "--shell",
+            "/bin/sh",
+            "postgres",
+        ])
         .status()
         .map_err(|e| format!("useradd: {e}"))?;
     if status.success() {
@@ -135,8 +143,15 @@ impl PgServer {
         }
     }
 
-    /// Initialise and start a new server, or explain why not.
+    /// Initialise and start a new server, or explain why not: with `fsync`
+    /// off (tests).
     pub fn start(owned: bool) -> Result<Self, String> {
+        Self::start_with(owned, false)
+    }
+
+    /// Initialise and start a new server; `durable`: PostgreSQL's default
+    /// durability settings (benchmarks) instead of `fsync=off`.
+    pub fn start_with(owned: bool, durable: bool) -> Result<Self, String> {
         let bin = find_bin().ok_or(
             "PostgreSQL binaries not found (looked for /usr/lib/postgresql/*/bin/initdb; \
              set SCIMKIT_PG_BIN or install the `postgresql` package)",
@@ -171,6 +186,7 @@ impl PgServer {
             port: 0,
             as_postgres,
             owned: true,
+            durable,
         };
         let data = server.data_dir();
         let data_s = data.to_string_lossy().into_owned();
@@ -224,8 +240,13 @@ impl PgServer {
     }
 
     fn pg_ctl_start(&self) -> Result<(), String> {
+        let durability = if self.durable {
+            ""
+        } else {
+            "-c fsync=off -c full_page_writes=off"
+        };
         let opts = format!(
-            "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c full_page_writes=off \
+            "-c listen_addresses=127.0.0.1 -p {} -k {} {durability} \
              -c max_connections=300 -c shared_buffers=128MB",
             self.port,
             self.dir.display()
@@ -234,7 +255,9 @@ impl PgServer {
         let log = self.dir.join("server.log").to_string_lossy().into_owned();
         self.run(
             "pg_ctl",
-            &["start", "-D", &data, "-l", &log, "-w", "-t", "60", "-o", &opts],
+            &[
+                "start", "-D", &data, "-l", &log, "-w", "-t", "60", "-o", &opts,
+            ],
         )
     }
 
@@ -259,7 +282,10 @@ impl PgServer {
             c
         };
         // Its own process group: killing the test's group must not kill it.
-        c.process_group(0)
+        // It outlives this process on purpose, so it is never waited for.
+        #[allow(clippy::zombie_processes)]
+        let _watchdog = c
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -295,7 +321,11 @@ impl PgServer {
     /// A new, empty database; returns its URL.
     pub fn fresh_database(&self) -> String {
         static SEQ: AtomicUsize = AtomicUsize::new(0);
-        let name = format!("t{}_{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed));
+        let name = format!(
+            "t{}_{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        );
         let mut c = self.client("postgres");
         // FILE_COPY (PostgreSQL 15+) is the faster strategy with fsync=off.
         c.batch_execute(&format!("CREATE DATABASE {name} STRATEGY FILE_COPY"))
@@ -311,14 +341,19 @@ impl PgServer {
         let log = self.dir.join("server.log").to_string_lossy().into_owned();
         self.run(
             "pg_ctl",
-            &["restart", "-D", &data, "-l", &log, "-m", "fast", "-w", "-t", "60"],
+            &[
+                "restart", "-D", &data, "-l", &log, "-m", "fast", "-w", "-t", "60",
+            ],
         )
     }
 
     /// `pg_ctl stop -m fast` (bounded wait).
     pub fn stop(&self) -> Result<(), String> {
         let data = self.data_dir().to_string_lossy().into_owned();
-        self.run("pg_ctl", &["stop", "-D", &data, "-m", "fast", "-w", "-t", "60"])
+        self.run(
+            "pg_ctl",
+            &["stop", "-D", &data, "-m", "fast", "-w", "-t", "60"],
+        )
     }
 
     /// Start a stopped server again on the same port.
@@ -337,7 +372,10 @@ impl Drop for PgServer {
             return;
         }
         let data = self.data_dir().to_string_lossy().into_owned();
-        let _ = self.run("pg_ctl", &["stop", "-D", &data, "-m", "immediate", "-w", "-t", "20"]);
+        let _ = self.run(
+            "pg_ctl",
+            &["stop", "-D", &data, "-m", "immediate", "-w", "-t", "20"],
+        );
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -363,7 +401,9 @@ pub fn server() -> Option<&'static PgServer> {
             panic!("SCIMKIT_REQUIRE_POSTGRES=1 but no PostgreSQL server could be started: {e}")
         }
         Err(e) => {
-            eprintln!("skipped: no PostgreSQL for this test ({e}); set SCIMKIT_REQUIRE_POSTGRES=1 to fail instead");
+            eprintln!(
+                "skipped: no PostgreSQL for this test ({e}); set SCIMKIT_REQUIRE_POSTGRES=1 to fail instead"
+            );
             None
         }
     }
