@@ -606,4 +606,9 @@ mod tests {
     use super::*;
 
     crate::store_conformance_tests!(MemoryStore::new());
+
+    #[test]
+    fn concurrent_scim_clients() {
+        crate::store::testkit::concurrent_clients(std::sync::Arc::new(MemoryStore::new()));
+    }
 }
