@@ -661,11 +661,9 @@ fn query_sql(
         where_sql.push_str(&c.sql);
         params.extend(c.params);
     }
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM {table} t WHERE {where_sql}"))
-        .and_then(|mut s| s.query_row(params_from_iter(params.iter()), |r| r.get(0)))
-        .map_err(store_error)?;
-    let total = usize::try_from(total).map_err(StoreError::other)?;
+    // The filter alone, for the count.
+    let count_sql = format!("SELECT count(*) FROM {table} t WHERE {where_sql}");
+    let count_params = params.clone();
     let key_expr = sort.map_or("NULL", |(c, _)| c);
     let order = match sort {
         None => "t.id".to_owned(),
@@ -676,10 +674,11 @@ fn query_sql(
             )
         }
     };
-    let (rows, next_cursor) = match &q.page {
+    // `known`: the total when the page shows it (a first page that is not full).
+    let (rows, next_cursor, known) = match &q.page {
         PageRequest::Index { start_index, count } => {
             if *count == 0 {
-                (Vec::new(), None)
+                (Vec::new(), None, None)
             } else {
                 params.push(SqlValue::Integer(sql_int(*count)));
                 params.push(SqlValue::Integer(sql_int(start_index.saturating_sub(1))));
@@ -687,7 +686,9 @@ fn query_sql(
                     "SELECT t.pk, t.id, t.version, t.resource, {key_expr} FROM {table} t \
                      WHERE {where_sql} ORDER BY {order} LIMIT ? OFFSET ?"
                 );
-                (run(conn, &sql, &params)?, None)
+                let rows = run(conn, &sql, &params)?;
+                let known = (*start_index <= 1 && rows.len() < *count).then_some(rows.len());
+                (rows, None, known)
             }
         }
         PageRequest::Cursor { cursor, count } => {
@@ -723,7 +724,18 @@ fn query_sql(
                 ),
                 None => cursor::encode(fp, &pos),
             });
-            (rows, next)
+            let known = (pos == Position::Start && !more).then_some(rows.len());
+            (rows, next, known)
+        }
+    };
+    let total = match known {
+        Some(n) => n,
+        None => {
+            let n: i64 = conn
+                .prepare_cached(&count_sql)
+                .and_then(|mut s| s.query_row(params_from_iter(count_params.iter()), |r| r.get(0)))
+                .map_err(store_error)?;
+            usize::try_from(n).map_err(StoreError::other)?
         }
     };
     let mut resources = Vec::with_capacity(rows.len());
