@@ -410,8 +410,14 @@ const UPDATE_GROUP: &str = "UPDATE groups SET version = version + 1, external_id
 
 const INSERT_EMAIL: &str = "INSERT INTO user_emails (user_pk, ord, tenant, value_key, type_key, is_primary) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
-const INSERT_MEMBER: &str = "INSERT OR IGNORE INTO members (group_pk, member_id, tenant, member_key, type, display) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+/// Add members, set-based: `?3` is a JSON array of `[id, folded id, type,
+/// display]`; present members (and repeats) are left as they are.
+const INSERT_MEMBERS: &str = "INSERT OR IGNORE INTO members (group_pk, member_id, tenant, member_key, type, display) \
+     SELECT ?1, j.value ->> 0, ?2, j.value ->> 1, j.value ->> 2, j.value ->> 3 FROM json_each(?3) AS j";
+
+/// Remove members, set-based: `?3` is a JSON array of ids.
+const DELETE_MEMBERS: &str = "DELETE FROM members WHERE group_pk = ?1 AND tenant = ?2 \
+     AND member_id IN (SELECT j.value FROM json_each(?3) AS j)";
 
 const SELECT_MEMBERS: &str = "SELECT member_id, type, display FROM members WHERE group_pk = ?1 AND tenant = ?2 ORDER BY member_id";
 
@@ -448,18 +454,21 @@ fn insert_members(
     if members.is_empty() {
         return Ok(());
     }
-    let mut stmt = tx.prepare_cached(INSERT_MEMBER).map_err(store_error)?;
-    for m in members {
-        stmt.execute(params![
-            group_pk,
-            m.value,
-            tenant,
-            scimkit::store::fold_case(&m.value),
-            m.kind,
-            m.display
-        ])
+    let rows: Vec<Value> = members
+        .iter()
+        .map(|m| {
+            serde_json::json!([
+                m.value,
+                scimkit::store::fold_case(&m.value),
+                m.kind,
+                m.display
+            ])
+        })
+        .collect();
+    let rows = Value::Array(rows).to_string();
+    tx.prepare_cached(INSERT_MEMBERS)
+        .and_then(|mut s| s.execute(params![group_pk, tenant, rows]))
         .map_err(store_error)?;
-    }
     Ok(())
 }
 
@@ -1093,14 +1102,10 @@ impl UserStore for SqliteStore {
                     .and_then(|mut s| s.execute(params![pk, tenant]))
                     .map_err(store_error)?;
             } else if !change.remove.is_empty() {
-                let mut stmt = tx
-                    .prepare_cached(
-                        "DELETE FROM members WHERE group_pk = ?1 AND member_id = ?2 AND tenant = ?3",
-                    )
+                let ids = serde_json::to_string(&change.remove).map_err(StoreError::other)?;
+                tx.prepare_cached(DELETE_MEMBERS)
+                    .and_then(|mut s| s.execute(params![pk, tenant, ids]))
                     .map_err(store_error)?;
-                for r in &change.remove {
-                    stmt.execute(params![pk, r, tenant]).map_err(store_error)?;
-                }
             }
             insert_members(tx, tenant, pk, &change.add)?;
             let mut resource = from_json(&json)?;
@@ -1146,6 +1151,27 @@ mod tests {
         rows.map(|r| r.expect("row"))
             .collect::<Vec<_>>()
             .join(" | ")
+    }
+
+    #[test]
+    fn membership_changes_are_keyed_lookups() {
+        let store = SqliteStore::open_in_memory().expect("open");
+        let conn = store.writer.lock();
+        for sql in [INSERT_MEMBERS, DELETE_MEMBERS] {
+            let mut stmt = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .expect("prepare");
+            let plan: Vec<String> = stmt
+                .query_map(params![1, "t1", "[]"], |r| r.get::<_, String>(3))
+                .expect("plan")
+                .map(|r| r.expect("row"))
+                .collect();
+            let plan = plan.join(" | ");
+            assert!(
+                !plan.contains("SCAN m") && !plan.contains("SCAN members"),
+                "{sql}: {plan}"
+            );
+        }
     }
 
     #[test]
