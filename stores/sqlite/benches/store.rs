@@ -177,17 +177,18 @@ fn benches(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("modify_members add 50");
     for (n, label, path) in &dbs {
-        let store = SqliteStore::open(path).expect("open");
-        let mut round = 0usize;
-        group.bench_function(
-            BenchmarkId::from_parameter(format!("{label} members")),
-            |b| {
+        for (sync, name) in [(Synchronous::Full, "full"), (Synchronous::Normal, "normal")] {
+            let store = SqliteStore::open_with(path, &SqliteOptions::default().synchronous(sync))
+                .expect("open");
+            let mut round = 0usize;
+            let id = BenchmarkId::new(format!("synchronous={name}"), format!("{label} members"));
+            group.bench_function(id, |b| {
                 b.iter_custom(|iters| {
                     let mut spent = Duration::ZERO;
                     for _ in 0..iters {
                         round += 1;
                         let ids: Vec<String> =
-                            (0..50).map(|j| format!("new-{round}-{j}")).collect();
+                            (0..50).map(|j| format!("new-{name}-{round}-{j}")).collect();
                         let add = MemberChange {
                             add: ids.iter().cloned().map(member).collect(),
                             last_modified: T.into(),
@@ -208,13 +209,13 @@ fn benches(c: &mut Criterion) {
                     }
                     spent
                 })
-            },
-        );
-        let g = store
-            .get(&ctx, ResourceKind::Group, "g", Members::Include)
-            .expect("get")
-            .expect("group");
-        assert_eq!(g.resource["members"].as_array().map(Vec::len), Some(*n));
+            });
+            let g = store
+                .get(&ctx, ResourceKind::Group, "g", Members::Include)
+                .expect("get")
+                .expect("group");
+            assert_eq!(g.resource["members"].as_array().map(Vec::len), Some(*n));
+        }
     }
     group.finish();
 }

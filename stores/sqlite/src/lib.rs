@@ -45,7 +45,8 @@
 //!   every value a bound parameter. Anything else (extension attributes,
 //!   `name.familyName`, …) is evaluated with the core's evaluator over the
 //!   narrowest candidate set the indexed part selects — the answers, totals
-//!   included, are the evaluator's either way.
+//!   included, are the evaluator's either way. (Only such a filter on a
+//!   member's `type` or `display` reads the candidate groups' members.)
 //! * **Writes**: one transaction per call; optimistic concurrency checked in
 //!   the `UPDATE`; deleting a resource removes it from every group (bumping
 //!   those groups' versions); `busy`/`locked` become

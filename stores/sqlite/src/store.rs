@@ -410,8 +410,14 @@ const UPDATE_GROUP: &str = "UPDATE groups SET version = version + 1, external_id
 
 const INSERT_EMAIL: &str = "INSERT INTO user_emails (user_pk, ord, tenant, value_key, type_key, is_primary) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
-const INSERT_MEMBER: &str = "INSERT OR IGNORE INTO members (group_pk, member_id, tenant, member_key, type, display) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+/// Add members, set-based: `?3` is a JSON array of `[id, folded id, type,
+/// display]`; present members (and repeats) are left as they are.
+const INSERT_MEMBERS: &str = "INSERT OR IGNORE INTO members (group_pk, member_id, tenant, member_key, type, display) \
+     SELECT ?1, j.value ->> 0, ?2, j.value ->> 1, j.value ->> 2, j.value ->> 3 FROM json_each(?3) AS j";
+
+/// Remove members, set-based: `?3` is a JSON array of ids.
+const DELETE_MEMBERS: &str = "DELETE FROM members WHERE group_pk = ?1 AND tenant = ?2 \
+     AND member_id IN (SELECT j.value FROM json_each(?3) AS j)";
 
 const SELECT_MEMBERS: &str = "SELECT member_id, type, display FROM members WHERE group_pk = ?1 AND tenant = ?2 ORDER BY member_id";
 
@@ -448,18 +454,21 @@ fn insert_members(
     if members.is_empty() {
         return Ok(());
     }
-    let mut stmt = tx.prepare_cached(INSERT_MEMBER).map_err(store_error)?;
-    for m in members {
-        stmt.execute(params![
-            group_pk,
-            m.value,
-            tenant,
-            scimkit::store::fold_case(&m.value),
-            m.kind,
-            m.display
-        ])
+    let rows: Vec<Value> = members
+        .iter()
+        .map(|m| {
+            serde_json::json!([
+                m.value,
+                scimkit::store::fold_case(&m.value),
+                m.kind,
+                m.display
+            ])
+        })
+        .collect();
+    let rows = Value::Array(rows).to_string();
+    tx.prepare_cached(INSERT_MEMBERS)
+        .and_then(|mut s| s.execute(params![group_pk, tenant, rows]))
         .map_err(store_error)?;
-    }
     Ok(())
 }
 
@@ -661,11 +670,9 @@ fn query_sql(
         where_sql.push_str(&c.sql);
         params.extend(c.params);
     }
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM {table} t WHERE {where_sql}"))
-        .and_then(|mut s| s.query_row(params_from_iter(params.iter()), |r| r.get(0)))
-        .map_err(store_error)?;
-    let total = usize::try_from(total).map_err(StoreError::other)?;
+    // The filter alone, for the count.
+    let count_sql = format!("SELECT count(*) FROM {table} t WHERE {where_sql}");
+    let count_params = params.clone();
     let key_expr = sort.map_or("NULL", |(c, _)| c);
     let order = match sort {
         None => "t.id".to_owned(),
@@ -676,10 +683,11 @@ fn query_sql(
             )
         }
     };
-    let (rows, next_cursor) = match &q.page {
+    // `known`: the total when the page shows it (a first page that is not full).
+    let (rows, next_cursor, known) = match &q.page {
         PageRequest::Index { start_index, count } => {
             if *count == 0 {
-                (Vec::new(), None)
+                (Vec::new(), None, None)
             } else {
                 params.push(SqlValue::Integer(sql_int(*count)));
                 params.push(SqlValue::Integer(sql_int(start_index.saturating_sub(1))));
@@ -687,7 +695,9 @@ fn query_sql(
                     "SELECT t.pk, t.id, t.version, t.resource, {key_expr} FROM {table} t \
                      WHERE {where_sql} ORDER BY {order} LIMIT ? OFFSET ?"
                 );
-                (run(conn, &sql, &params)?, None)
+                let rows = run(conn, &sql, &params)?;
+                let known = (*start_index <= 1 && rows.len() < *count).then_some(rows.len());
+                (rows, None, known)
             }
         }
         PageRequest::Cursor { cursor, count } => {
@@ -723,7 +733,18 @@ fn query_sql(
                 ),
                 None => cursor::encode(fp, &pos),
             });
-            (rows, next)
+            let known = (pos == Position::Start && !more).then_some(rows.len());
+            (rows, next, known)
+        }
+    };
+    let total = match known {
+        Some(n) => n,
+        None => {
+            let n: i64 = conn
+                .prepare_cached(&count_sql)
+                .and_then(|mut s| s.query_row(params_from_iter(count_params.iter()), |r| r.get(0)))
+                .map_err(store_error)?;
+            usize::try_from(n).map_err(StoreError::other)?
         }
     };
     let mut resources = Vec::with_capacity(rows.len());
@@ -1081,14 +1102,10 @@ impl UserStore for SqliteStore {
                     .and_then(|mut s| s.execute(params![pk, tenant]))
                     .map_err(store_error)?;
             } else if !change.remove.is_empty() {
-                let mut stmt = tx
-                    .prepare_cached(
-                        "DELETE FROM members WHERE group_pk = ?1 AND member_id = ?2 AND tenant = ?3",
-                    )
+                let ids = serde_json::to_string(&change.remove).map_err(StoreError::other)?;
+                tx.prepare_cached(DELETE_MEMBERS)
+                    .and_then(|mut s| s.execute(params![pk, tenant, ids]))
                     .map_err(store_error)?;
-                for r in &change.remove {
-                    stmt.execute(params![pk, r, tenant]).map_err(store_error)?;
-                }
             }
             insert_members(tx, tenant, pk, &change.add)?;
             let mut resource = from_json(&json)?;
@@ -1134,6 +1151,27 @@ mod tests {
         rows.map(|r| r.expect("row"))
             .collect::<Vec<_>>()
             .join(" | ")
+    }
+
+    #[test]
+    fn membership_changes_are_keyed_lookups() {
+        let store = SqliteStore::open_in_memory().expect("open");
+        let conn = store.writer.lock();
+        for sql in [INSERT_MEMBERS, DELETE_MEMBERS] {
+            let mut stmt = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .expect("prepare");
+            let plan: Vec<String> = stmt
+                .query_map(params![1, "t1", "[]"], |r| r.get::<_, String>(3))
+                .expect("plan")
+                .map(|r| r.expect("row"))
+                .collect();
+            let plan = plan.join(" | ");
+            assert!(
+                !plan.contains("SCAN m") && !plan.contains("SCAN members"),
+                "{sql}: {plan}"
+            );
+        }
     }
 
     #[test]
