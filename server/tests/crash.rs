@@ -15,7 +15,13 @@ use common::Start;
 use serde_json::{Value, json};
 
 /// One request; `None` when the connection breaks (the server was killed).
-fn try_call(addr: SocketAddr, token: &str, method: &str, path: &str, body: Option<&Value>) -> Option<(u16, Value)> {
+fn try_call(
+    addr: SocketAddr,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> Option<(u16, Value)> {
     let mut tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).ok()?;
     tcp.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
     let body = body.map(Value::to_string).unwrap_or_default();
@@ -33,13 +39,21 @@ fn try_call(addr: SocketAddr, token: &str, method: &str, path: &str, body: Optio
     // Only a complete response counts as an acknowledgement.
     let len: usize = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().to_owned())
+        })
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     if body.len() < len {
         return None;
     }
-    let v = if body.is_empty() { Value::Null } else { serde_json::from_str(body).ok()? };
+    let v = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(body).ok()?
+    };
     Some((status, v))
 }
 
@@ -71,22 +85,27 @@ fn sigkill_during_writes_loses_no_acknowledged_write() {
                         let user = json!({"userName": format!("r{round}-t{t}-{i}@crash.example")});
                         let Some((201, v)) = try_call(addr, &token, "POST", "/Users", Some(&user)) else { break };
                         let id = v["id"].as_str().unwrap().to_owned();
-                        acked.lock().unwrap().users.push((id.clone(), None));
+                        let slot = {
+                            let mut a = acked.lock().unwrap();
+                            a.users.push((id.clone(), None));
+                            a.users.len() - 1
+                        };
                         let mark = format!("p{round}-{t}-{i}");
                         let patch = json!({"Operations": [
                             {"op": "Replace", "path": "title", "value": mark},
                             {"op": "Replace", "path": "nickName", "value": mark},
                             {"op": "Add", "path": "emails[type eq \"work\"].value", "value": format!("{mark}@crash.example")}]});
                         let Some((200, _)) = try_call(addr, &token, "PATCH", &format!("/Users/{id}"), Some(&patch)) else { break };
-                        if let Some(last) = acked.lock().unwrap().users.last_mut() {
-                            last.1 = Some(mark);
-                        }
+                        acked.lock().unwrap().users[slot].1 = Some(mark);
                     }
                 })
             })
             .collect();
         std::thread::sleep(Duration::from_millis(150 + (round * 53 % 300)));
-        let killed = std::process::Command::new("kill").args(["-9", &server.pid().to_string()]).status().unwrap();
+        let killed = std::process::Command::new("kill")
+            .args(["-9", &server.pid().to_string()])
+            .status()
+            .unwrap();
         assert!(killed.success());
         stop.store(true, Ordering::Relaxed);
         for w in writers {
@@ -95,24 +114,41 @@ fn sigkill_during_writes_loses_no_acknowledged_write() {
         server.wait_exit();
         server = Start::new(&db).spawn();
         let acked = std::mem::take(&mut acked.lock().unwrap().users);
-        assert!(!acked.is_empty(), "round {round}: no write was acknowledged before the kill");
+        assert!(
+            !acked.is_empty(),
+            "round {round}: no write was acknowledged before the kill"
+        );
         all.extend(acked);
         // Every acknowledged write of every round so far is there, whole.
         let client_addr = server.addr;
         for (id, mark) in &all {
-            let (status, u) = try_call(client_addr, &token, "GET", &format!("/Users/{id}"), None).expect("GET after restart");
+            let (status, u) = try_call(client_addr, &token, "GET", &format!("/Users/{id}"), None)
+                .expect("GET after restart");
             assert_eq!(status, 200, "round {round}: acknowledged user {id} lost");
             let (title, nick) = (u.get("title").cloned(), u.get("nickName").cloned());
-            assert_eq!(title, nick, "round {round}: half-applied PATCH on {id}: {u}");
+            assert_eq!(
+                title, nick,
+                "round {round}: half-applied PATCH on {id}: {u}"
+            );
             if let Some(mark) = mark {
-                assert_eq!(u["title"], mark.as_str(), "round {round}: acknowledged PATCH on {id} lost");
+                assert_eq!(
+                    u["title"],
+                    mark.as_str(),
+                    "round {round}: acknowledged PATCH on {id} lost"
+                );
                 assert_eq!(u["emails"][0]["value"], format!("{mark}@crash.example"));
             }
         }
-        eprintln!("round {round}: {} acknowledged writes so far, all present", all.len());
+        eprintln!(
+            "round {round}: {} acknowledged writes so far, all present",
+            all.len()
+        );
     }
     assert!(server.stop().success());
     let store = scimkit_sqlite::SqliteStore::open(&db).unwrap();
     let problems = store.integrity_check().unwrap();
-    assert!(problems.is_empty() || problems == ["ok"], "integrity_check: {problems:?}");
+    assert!(
+        problems.is_empty() || problems == ["ok"],
+        "integrity_check: {problems:?}"
+    );
 }

@@ -172,7 +172,7 @@ pub fn matches(f: &Filter, resource: &Value, rs: &ResourceSchema) -> bool {
         }
         Filter::Compare(p, op, v) => {
             let Some((leaf, values)) = top_values(p, resource, rs) else {
-                return *op == CompareOp::Ne || (*op == CompareOp::Eq && *v == CompValue::Null);
+                return absent_matches(*op, v);
             };
             compare_any(&values, leaf, *op, v)
         }
@@ -206,12 +206,22 @@ pub(crate) fn matches_sub(f: &Filter, item: &Value, parent: &Attribute) -> bool 
                 Filter::Present(_) => value.is_some_and(|v| present(v, leaf)),
                 Filter::Compare(_, op, cv) => match value {
                     Some(v) if !v.is_null() => compare_any(&[v], leaf, *op, cv),
-                    _ => *op == CompareOp::Ne || (*op == CompareOp::Eq && *cv == CompValue::Null),
+                    _ => absent_matches(*op, cv),
                 },
                 _ => unreachable!("matched above"),
             }
         }
         Filter::ValuePath(..) => false,
+    }
+}
+
+/// Whether a comparison matches an absent (or null) attribute: `eq null` does,
+/// `ne` anything but null does; `ne null` means "present", so it does not.
+fn absent_matches(op: CompareOp, v: &CompValue) -> bool {
+    match op {
+        CompareOp::Eq => *v == CompValue::Null,
+        CompareOp::Ne => *v != CompValue::Null,
+        _ => false,
     }
 }
 
@@ -364,11 +374,7 @@ pub fn compare_values(a: Option<&Value>, b: Option<&Value>, leaf: &Attribute) ->
 
 /// The value `sortBy` sorts a resource by: for a multi-valued attribute the
 /// primary value, else the first (RFC 7644 §3.4.2.3).
-pub(crate) fn sort_key<'v>(
-    resource: &'v Value,
-    p: &AttrPath,
-    rs: &ResourceSchema,
-) -> Option<&'v Value> {
+pub fn sort_key<'v>(resource: &'v Value, p: &AttrPath, rs: &ResourceSchema) -> Option<&'v Value> {
     let res = rs.resolve(p)?;
     let top = res.top_value(resource)?;
     let item = match top {
@@ -465,6 +471,13 @@ mod tests {
         assert!(!check("active ne true", &u));
         assert!(check("nickName eq null", &u));
         assert!(!check("title eq null", &u));
+        assert!(check("title ne null", &u), "ne null means present");
+        assert!(!check("nickName ne null", &u));
+        assert!(
+            check(r#"emails[display ne "x"]"#, &u),
+            "ne matches an absent sub-attribute"
+        );
+        assert!(!check("emails[display ne null]", &u));
     }
 
     #[test]

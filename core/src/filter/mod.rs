@@ -25,8 +25,8 @@ mod parse;
 use std::fmt;
 
 pub use error::{FilterError, FilterErrorKind};
-pub use eval::{compare_values, matches, resolve};
-pub(crate) use eval::{matches_sub as matches_element, sort_key};
+pub(crate) use eval::matches_sub as matches_element;
+pub use eval::{compare_values, matches, resolve, sort_key};
 pub use parse::{MAX_DEPTH, MAX_LEN, parse, parse_attr_path, parse_value_path, parse_with_limits};
 
 /// A parsed filter. Grouping parentheses are not a node: the tree's shape carries

@@ -197,7 +197,13 @@ impl<'a> Translator<'a> {
                 Col::Main(c, ty) => leaf(c, ty, *op, v),
                 Col::Multi(child, c, ty) => {
                     let (negate, inner) = match (op, v) {
-                        (CompareOp::Ne, CompValue::Null) => return Some(Cond::always()),
+                        // `ne null` means "has a value".
+                        (CompareOp::Ne, CompValue::Null) => {
+                            if ty == Ty::Time {
+                                return None;
+                            }
+                            (false, Cond::new(format!("{c} IS NOT NULL"), Vec::new()))
+                        }
                         (CompareOp::Eq, CompValue::Null) => {
                             if ty == Ty::Time {
                                 return None;
@@ -344,7 +350,8 @@ fn leaf(c: &str, ty: Ty, op: CompareOp, v: &CompValue) -> Option<Cond> {
         }
         return match op {
             CompareOp::Eq => Some(Cond::new(format!("({c} IS NULL)"), Vec::new())),
-            CompareOp::Ne => Some(Cond::always()),
+            // `ne null` means "has a value".
+            CompareOp::Ne => Some(Cond::new(format!("({c} IS NOT NULL)"), Vec::new())),
             _ => None,
         };
     }
