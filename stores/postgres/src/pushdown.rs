@@ -44,10 +44,6 @@ impl Cond {
         }
     }
 
-    fn always() -> Self {
-        Self::new("TRUE", Vec::new())
-    }
-
     fn join(a: Cond, op: &str, b: Cond) -> Self {
         let mut params = a.params;
         params.extend(b.params);

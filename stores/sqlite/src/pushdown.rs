@@ -42,10 +42,6 @@ impl Cond {
         }
     }
 
-    fn always() -> Self {
-        Self::new("1", Vec::new())
-    }
-
     fn join(a: Cond, op: &str, b: Cond) -> Self {
         let mut params = a.params;
         params.extend(b.params);
