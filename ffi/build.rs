@@ -1,7 +1,7 @@
 //! Build script of scimkit-ffi.
 //!
-//! * Gives the shared library the SONAME `libscimkit.so.0` on ELF targets, the
-//!   name it is installed under (scripts/install-c.sh).
+//! * Gives the shared library the SONAME `libscimkit.so.<major>` on ELF targets,
+//!   the name it is installed under (scripts/install-c.sh).
 //! * With the test-only feature `c-test-store` (enabled by `cargo test` through
 //!   the crate's self dev-dependency, never by `cargo build`), compiles the C
 //!   store of `tests/c/store.c` with the `cc` crate so that Rust tests can run
@@ -14,7 +14,8 @@ fn main() {
         os.as_str(),
         "linux" | "android" | "freebsd" | "netbsd" | "openbsd" | "dragonfly"
     ) {
-        println!("cargo::rustc-cdylib-link-arg=-Wl,-soname,libscimkit.so.0");
+        let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_else(|_| "0".into());
+        println!("cargo::rustc-cdylib-link-arg=-Wl,-soname,libscimkit.so.{major}");
     }
     #[cfg(feature = "c-test-store")]
     compile_test_store();
