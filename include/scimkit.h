@@ -469,9 +469,12 @@ scimkit_result scimkit_config_builder_add_token(struct scimkit_config_builder *b
  * Select a built-in store by a configuration string:
  *
  * * `memory` — in this process's memory, lost at exit (tests, demos);
- * * `sqlite:<path>` — a SQLite database file, created if missing
- *   (`SCIMKIT_RESULT_STORE_NOT_AVAILABLE` in this build: SQLite is not
- *   compiled in);
+ * * `sqlite:<path>` — a SQLite database file (`sqlite:/var/lib/app/scim.db`;
+ *   a relative path is relative to the working directory), created with its
+ *   schema if missing, opened by `_build` (`SCIMKIT_RESULT_STORE_OPEN_FAILED`
+ *   if it cannot be: not a database, corrupt, a directory, …). Answers
+ *   `SCIMKIT_RESULT_STORE_NOT_AVAILABLE` if the library was built without its
+ *   `sqlite` feature;
  * * `postgres://…` or `postgresql://…` — PostgreSQL: not available yet, always
  *   `SCIMKIT_RESULT_STORE_NOT_AVAILABLE`.
  *

@@ -39,6 +39,8 @@ struct Settings {
 #[derive(Debug)]
 enum StoreChoice {
     Memory,
+    #[cfg(feature = "sqlite")]
+    Sqlite(std::path::PathBuf),
     Vtable(VtableStore),
 }
 
@@ -169,9 +171,12 @@ pub extern "C" fn scimkit_config_builder_add_token(
 /// Select a built-in store by a configuration string:
 ///
 /// * `memory` — in this process's memory, lost at exit (tests, demos);
-/// * `sqlite:<path>` — a SQLite database file, created if missing
-///   (`SCIMKIT_RESULT_STORE_NOT_AVAILABLE` in this build: SQLite is not
-///   compiled in);
+/// * `sqlite:<path>` — a SQLite database file (`sqlite:/var/lib/app/scim.db`;
+///   a relative path is relative to the working directory), created with its
+///   schema if missing, opened by `_build` (`SCIMKIT_RESULT_STORE_OPEN_FAILED`
+///   if it cannot be: not a database, corrupt, a directory, …). Answers
+///   `SCIMKIT_RESULT_STORE_NOT_AVAILABLE` if the library was built without its
+///   `sqlite` feature;
 /// * `postgres://…` or `postgresql://…` — PostgreSQL: not available yet, always
 ///   `SCIMKIT_RESULT_STORE_NOT_AVAILABLE`.
 ///
@@ -191,10 +196,21 @@ pub extern "C" fn scimkit_config_builder_set_store(
         let spec = try_str!(spec, len);
         let choice = if spec == "memory" {
             StoreChoice::Memory
-        } else if spec.starts_with("sqlite:") {
+        } else if let Some(path) = spec.strip_prefix("sqlite:") {
+            if path.is_empty() {
+                return b.fail(
+                    scimkit_result::InvalidConfig,
+                    "sqlite: needs a file path, e.g. \"sqlite:/var/lib/app/scim.db\"",
+                );
+            }
+            #[cfg(feature = "sqlite")]
+            {
+                StoreChoice::Sqlite(path.into())
+            }
+            #[cfg(not(feature = "sqlite"))]
             return b.fail(
                 scimkit_result::StoreNotAvailable,
-                "the SQLite store is not compiled into this library",
+                "the SQLite store is not compiled into this library (feature `sqlite`)",
             );
         } else if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
             return b.fail(
@@ -317,6 +333,11 @@ pub extern "C" fn scimkit_config_builder_build(
         let mut sb = ScimServer::builder();
         match s.store {
             Some(StoreChoice::Memory) => sb = sb.store(MemoryStore::new()),
+            #[cfg(feature = "sqlite")]
+            Some(StoreChoice::Sqlite(path)) => match scimkit_sqlite::SqliteStore::open(&path) {
+                Ok(store) => sb = sb.store(store),
+                Err(e) => return b.fail(scimkit_result::StoreOpenFailed, e.to_string()),
+            },
             Some(StoreChoice::Vtable(v)) => sb = sb.store(v),
             None => {
                 return b.fail(

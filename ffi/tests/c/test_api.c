@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "scimkit.h"
 #include "test_store.h"
@@ -506,6 +507,72 @@ static void test_garbage_callbacks(void) {
     scimkit_server_free(server);
 }
 
+/* The SQLite store, selected by configuration: the Entra flow, data kept
+ * across servers on the same file, and open failures. */
+static void test_sqlite_store(void) {
+    char dir_template[] = "/tmp/scimkit-c-test-XXXXXX";
+    char *dir = mkdtemp(dir_template);
+    CHECK(dir != NULL);
+    if (!dir) {
+        return;
+    }
+    char spec[600], path[512], uid[128], target[256];
+    snprintf(path, sizeof path, "%s/scim.db", dir);
+    snprintf(spec, sizeof spec, "sqlite:%s", path);
+
+    scimkit_server *server = make_server(spec, NULL);
+    entra_flow(server);
+    reply r = request(server, "POST", "/scim/v2/Users", TOKEN,
+                      "{\"schemas\":[\"" USER_SCHEMA "\"],\"userName\":\"kept@contoso.com\"}");
+    CHECK(r.status == 201 && json_id(r.body, uid, sizeof uid));
+    reply_free(&r);
+    scimkit_server_free(server);
+
+    /* A new server on the same file sees the data. */
+    server = make_server(spec, NULL);
+    snprintf(target, sizeof target, "/scim/v2/Users/%s", uid);
+    r = request(server, "GET", target, TOKEN, NULL);
+    CHECK(r.status == 200 && contains(r.body, "kept@contoso.com"));
+    reply_free(&r);
+    scimkit_server_free(server);
+
+    /* Open failures are reported by _build, with the reason. */
+    scimkit_config_builder *b = scimkit_config_builder_new();
+    char msg[512];
+    size_t n = 0;
+    scimkit_server *none = NULL;
+    CHECK_RC(scimkit_config_builder_set_store(b, "sqlite:", 7), SCIMKIT_RESULT_INVALID_CONFIG);
+    snprintf(spec, sizeof spec, "sqlite:%s/no/such/dir/x.db", dir);
+    CHECK_RC(scimkit_config_builder_set_store(b, spec, strlen(spec)), SCIMKIT_RESULT_OK);
+    CHECK_RC(scimkit_config_builder_add_token(b, "t", 1, "x", 1), SCIMKIT_RESULT_OK);
+    CHECK_RC(scimkit_config_builder_build(b, &none), SCIMKIT_RESULT_STORE_OPEN_FAILED);
+    CHECK(none == NULL);
+    CHECK_RC(scimkit_config_builder_error_message(b, msg, sizeof msg, &n), SCIMKIT_RESULT_OK);
+    CHECK(n > 0 && memmem(msg, n, "does not exist", 14) != NULL);
+    scimkit_config_builder_free(b);
+    /* A file that is not a database is refused and left alone. */
+    snprintf(path, sizeof path, "%s/notes.txt", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("not a database, but long enough to have a header: 0123456789abcdef0123456789\n", f);
+        fclose(f);
+    }
+    b = scimkit_config_builder_new();
+    snprintf(spec, sizeof spec, "sqlite:%s", path);
+    CHECK_RC(scimkit_config_builder_set_store(b, spec, strlen(spec)), SCIMKIT_RESULT_OK);
+    CHECK_RC(scimkit_config_builder_add_token(b, "t", 1, "x", 1), SCIMKIT_RESULT_OK);
+    CHECK_RC(scimkit_config_builder_build(b, &none), SCIMKIT_RESULT_STORE_OPEN_FAILED);
+    scimkit_config_builder_free(b);
+
+    const char *files[] = {"scim.db", "scim.db-wal", "scim.db-shm", "notes.txt"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    CHECK(rmdir(dir) == 0);
+}
+
 /* A response outlives its server. */
 static void test_response_outlives_server(void) {
     scimkit_server *server = make_server("memory", NULL);
@@ -527,6 +594,7 @@ int main(void) {
     test_entra_flow_memory();
     test_entra_flow_c_store();
     test_garbage_callbacks();
+    test_sqlite_store();
     test_response_outlives_server();
     CHECK(teststore_live_count() == 0);
     return TEST_SUMMARY();
