@@ -12,7 +12,7 @@
 #     ThreadSanitizer, the header as C++ (g++ -Wall -Wextra -Wpedantic -Werror);
 #  4. examples/c-server: built with its Makefile through pkg-config, started on
 #     127.0.0.1, an Entra ID flow over HTTP against it (examples/c-server/e2e.py),
-#     stopped.
+#     stopped; once on the memory store, once on a SQLite file.
 # Exits non-zero on any failure. Every run is bounded by `timeout`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -104,6 +104,9 @@ gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c include/scimkit
 # ===== 4. a real C host =====
 say "examples/c-server: build (Makefile + pkg-config) and Entra flow over HTTP"
 make -s -C examples/c-server BUILD_DIR="$work"
-timeout 300 "$python" examples/c-server/e2e.py "$work/scimkit-c-server"
+echo "memory store:"
+timeout 300 "$python" examples/c-server/e2e.py "$work/scimkit-c-server" --store memory
+echo "SQLite store:"
+timeout 300 "$python" examples/c-server/e2e.py "$work/scimkit-c-server" --store "sqlite:$work/e2e.db"
 
 say "stage c passed"

@@ -474,3 +474,57 @@ impl Drop for Callbacks {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_the_return_types_default() {
+        assert_eq!(
+            catch(|| -> scimkit_result { panic!("boom (expected by this test)") }),
+            scimkit_result::Panic
+        );
+        assert!(catch(|| -> *mut u8 { panic!("boom (expected by this test)") }).is_null());
+        assert_eq!(
+            catch(|| -> u16 { panic!("boom (expected by this test)") }),
+            0
+        );
+        assert_eq!(catch(|| scimkit_result::Ok), scimkit_result::Ok);
+    }
+
+    #[test]
+    fn buffers_may_be_null_only_when_empty() {
+        assert_eq!(as_bytes(std::ptr::null(), 0), Some(&[][..]));
+        assert_eq!(as_bytes(std::ptr::null(), 1), None);
+        assert_eq!(
+            as_str(std::ptr::null(), 3).unwrap_err(),
+            scimkit_result::NullParameter
+        );
+        let bad = [0xFFu8];
+        assert_eq!(
+            as_str(bad.as_ptr().cast(), 1).unwrap_err(),
+            scimkit_result::InvalidUtf8
+        );
+    }
+
+    #[test]
+    fn copy_out_reports_the_size_needed() {
+        let mut buf = [0 as c_char; 4];
+        let mut n = 0;
+        assert_eq!(
+            copy_out(b"hello", buf.as_mut_ptr(), buf.len(), &mut n),
+            scimkit_result::InsufficientSize
+        );
+        assert_eq!(n, 5);
+        assert_eq!(
+            copy_out(b"hey", buf.as_mut_ptr(), buf.len(), &mut n),
+            scimkit_result::Ok
+        );
+        assert_eq!((n, buf[0] as u8), (3, b'h'));
+        assert_eq!(
+            copy_out(b"x", std::ptr::null_mut(), 1, std::ptr::null_mut()),
+            scimkit_result::NullParameter
+        );
+    }
+}
