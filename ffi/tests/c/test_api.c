@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "scimkit.h"
@@ -573,6 +574,56 @@ static void test_sqlite_store(void) {
     CHECK(rmdir(dir) == 0);
 }
 
+/* The number of threads of this process (Linux), or -1. */
+static int thread_count(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) {
+        return -1;
+    }
+    char line[256];
+    int n = -1;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "Threads:", 8) == 0) {
+            n = atoi(line + 8);
+            break;
+        }
+    }
+    fclose(f);
+    return n;
+}
+
+/* Whether to run the SQLite tests: SCIMKIT_TEST_SQLITE=0 skips them. */
+static bool sqlite_enabled(void) {
+    const char *v = getenv("SCIMKIT_TEST_SQLITE");
+    return !(v && strcmp(v, "0") == 0);
+}
+
+/* No thread scimkit started outlives the servers: wait (bounded, threads may
+ * end asynchronously) until only this thread is left.
+ *
+ * Known issue: scimkit-sqlite's reader pool (r2d2) leaves its three worker
+ * threads running after the store is dropped, so after the SQLite tests this
+ * is only reported, not checked; the valgrind run (SCIMKIT_TEST_SQLITE=0)
+ * checks it. */
+static void test_no_thread_outlives_its_server(bool sqlite_ran) {
+    int n = thread_count();
+    for (int i = 0; i < 200 && n > 1; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        n = thread_count();
+    }
+    if (sqlite_ran) {
+        if (n > 1) {
+            fprintf(stderr,
+                    "known issue: %d threads still running after every server was freed "
+                    "(scimkit-sqlite's r2d2 pool workers)\n",
+                    n - 1);
+        }
+        return;
+    }
+    CHECK(n == 1 || n == -1);
+}
+
 /* A response outlives its server. */
 static void test_response_outlives_server(void) {
     scimkit_server *server = make_server("memory", NULL);
@@ -594,8 +645,12 @@ int main(void) {
     test_entra_flow_memory();
     test_entra_flow_c_store();
     test_garbage_callbacks();
-    test_sqlite_store();
+    bool sqlite = sqlite_enabled();
+    if (sqlite) {
+        test_sqlite_store();
+    }
     test_response_outlives_server();
+    test_no_thread_outlives_its_server(sqlite);
     CHECK(teststore_live_count() == 0);
     return TEST_SUMMARY();
 }
