@@ -111,8 +111,55 @@ where
     }
 }
 
+/// What the engine does with a User's `password` attribute (RFC 7643 §4.1.1:
+/// write-only, never returned).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PasswordPolicy {
+    /// Store an Argon2id hash (PHC string), never the cleartext; check a
+    /// candidate with [`verify_password`].
+    #[default]
+    Hash,
+    /// Refuse requests that carry a password (400 `invalidValue`).
+    Reject,
+}
+
+/// Hash a password with Argon2id (default parameters, random salt) into a PHC
+/// string.
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+/// Whether `candidate` matches a hash made by [`hash_password`] (constant time).
+pub fn verify_password(hash: &str, candidate: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash).is_ok_and(|h| {
+        argon2::Argon2::default()
+            .verify_password(candidate.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// Whether a stored value is already a PHC hash (`$argon2id$…`).
+pub(crate) fn is_password_hash(s: &str) -> bool {
+    s.starts_with("$argon2")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn passwords_hash_and_verify() {
+        let h = super::hash_password("t1meMa$heen").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(!h.contains("t1meMa"));
+        assert!(super::verify_password(&h, "t1meMa$heen"));
+        assert!(!super::verify_password(&h, "wrong"));
+        assert!(!super::verify_password("not a hash", "x"));
+    }
+
     use super::*;
 
     #[test]
