@@ -21,11 +21,40 @@ pub struct Principal {
     pub token_id: String,
 }
 
+/// The credential store could not be consulted (the request gets 503, not 401).
+#[derive(Debug, thiserror::Error)]
+#[error("the credential store is unavailable")]
+pub struct AuthUnavailable(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
 /// Decides who a bearer token belongs to.
 pub trait Authenticator: Send + Sync + 'static {
     /// The principal for `token` (the part after `Bearer `), or `None` to answer
     /// 401. `token` is `None` when the request has no bearer token.
     fn authenticate(&self, token: Option<&str>) -> Option<Principal>;
+
+    /// Like [`Authenticator::authenticate`], for authenticators backed by a
+    /// database: `Err` answers 503 with `Retry-After` instead of 401. The engine
+    /// calls this one; the default delegates to `authenticate`.
+    fn try_authenticate(&self, token: Option<&str>) -> Result<Option<Principal>, AuthUnavailable> {
+        Ok(self.authenticate(token))
+    }
+}
+
+/// The bearer token of a request (`Authorization: Bearer <token>`, scheme
+/// case-insensitive), if any.
+pub fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
+    let v = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = v.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+}
+
+/// The public id of a token: the first 8 hex digits of its SHA-256 digest. Safe
+/// to log and to show; it does not reveal the token.
+pub fn token_id(token: &str) -> String {
+    token_digest(token)[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The SHA-256 digest of a token, as stored at rest.
@@ -58,7 +87,7 @@ impl StaticTokens {
     /// of the digest.
     pub fn insert(&mut self, token: &str, tenant: &str) {
         let digest = token_digest(token);
-        let token_id = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+        let token_id = token_id(token);
         self.entries.push((
             digest,
             Principal {

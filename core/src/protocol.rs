@@ -101,6 +101,11 @@ impl Reply {
     }
 }
 
+/// See [`ScimError::to_response`].
+pub(crate) fn error_response(e: &ScimError) -> Response<Bytes> {
+    Reply::from_error(e).into_http()
+}
+
 /// The parts of a request the engine reads, owned so that Bulk can make its own.
 pub(crate) struct Call<'a> {
     /// The tenant's policies (the defaults until the principal is known).
@@ -332,7 +337,9 @@ const WRITE_RETRIES: usize = 16;
 
 impl ScimServer {
     /// Handle one request. Never panics on any input and never answers 5xx for a
-    /// client mistake: every failure is a SCIM error response.
+    /// client mistake: every failure is a SCIM error response. The response's
+    /// extensions carry the authenticated [`Principal`] (tenant and token id),
+    /// for the transport's logs.
     pub fn handle(&self, req: Request<Bytes>) -> Response<Bytes> {
         let (parts, body) = req.into_parts();
         self.handle_parts(&parts.method, &parts.uri, &parts.headers, &body)
@@ -353,11 +360,18 @@ impl ScimServer {
             .filter(|s| !s.is_empty() && s.len() <= 128)
             .map(str::to_owned)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let reply = match self.route_request(method, uri, headers, body, &request_id) {
-            Ok(r) => r,
-            Err(e) => Reply::from_error(&e),
-        };
-        reply.into_http()
+        let mut principal = None;
+        let reply =
+            match self.route_request(method, uri, headers, body, &request_id, &mut principal) {
+                Ok(r) => r,
+                Err(e) => Reply::from_error(&e),
+            };
+        let mut resp = reply.into_http();
+        // For the transport's logs: who the request acted as (never the token).
+        if let Some(p) = principal {
+            resp.extensions_mut().insert(p);
+        }
+        resp
     }
 
     fn route_request(
@@ -367,6 +381,7 @@ impl ScimServer {
         headers: &HeaderMap,
         body: &[u8],
         request_id: &str,
+        principal_out: &mut Option<Principal>,
     ) -> Result<Reply> {
         let cfg = &self.inner.config;
         let full_path = percent_encoding::percent_decode_str(uri.path())
@@ -394,23 +409,22 @@ impl ScimServer {
         if let Some(reply) = self.discovery(&call)? {
             return Ok(reply);
         }
-        let token = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, rest) = v.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-            });
+        let token = crate::auth::bearer_token(headers);
         // `\0` separates a tenant from its hidden-user shadow tenants; no real
         // tenant may contain it.
-        let principal = match self.inner.auth.authenticate(token) {
-            Some(p) if !p.tenant.contains('\0') => p,
-            _ => {
+        let principal = match self.inner.auth.try_authenticate(token) {
+            Ok(Some(p)) if !p.tenant.contains('\0') => p,
+            Ok(_) => {
                 let e = ScimError::unauthorized();
                 self.record_rejected(&call, request_id, &e);
                 return Err(e);
             }
+            Err(e) => {
+                tracing::warn!(request_id, error = ?e, "authentication unavailable");
+                return Err(ScimError::unavailable(e, 5));
+            }
         };
+        *principal_out = Some(principal.clone());
         let ctx = Ctx {
             tenant: principal.tenant.clone(),
             request_id: request_id.to_owned(),
@@ -554,6 +568,21 @@ impl ScimServer {
         let mut v = stored.resource;
         if kind == ResourceKind::User && proj.wants(rs, "groups") {
             self.attach_groups(call, ctx, &id, &mut v);
+        }
+        if let Some(Value::Array(members)) = v.get_mut("members") {
+            // members.$ref (RFC 7643 §4.2) is this server's URL of the member.
+            for m in members.iter_mut().filter_map(Value::as_object_mut) {
+                if let (None, Some(value)) = (m.get("$ref"), m.get("value").and_then(Value::as_str))
+                {
+                    let endpoint = if m.get("type").and_then(Value::as_str) == Some("Group") {
+                        "Groups"
+                    } else {
+                        "Users"
+                    };
+                    let r = format!("{}/{endpoint}/{value}", call.base_url);
+                    m.insert("$ref".into(), Value::String(r));
+                }
+            }
         }
         if let Some(obj) = v.as_object_mut() {
             obj.shift_remove(crate::policy::INTERNAL_KEY);

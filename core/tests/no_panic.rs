@@ -365,6 +365,19 @@ fn random_paths_and_queries_never_5xx() {
         |(path, method)| {
             let (s, _, _) = server();
             let (status, resp) = call(&s, method, &format!("/scim/v2/{path}"), Some("{}".into()));
+            // `/Me` answers 501 by design when the host maps no user to it.
+            let first = path
+                .trim_start_matches('/')
+                .split(['/', '?'])
+                .next()
+                .unwrap_or("");
+            if status == 501 && first.eq_ignore_ascii_case("me") {
+                prop_assert_eq!(
+                    resp["detail"].as_str(),
+                    Some("/Me is not supported by this service provider")
+                );
+                return Ok(());
+            }
             check(status, &resp)
         },
     );

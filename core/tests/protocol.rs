@@ -776,3 +776,50 @@ fn passwords_are_write_only_and_hashed_or_refused() {
         (400, Some("this service provider does not accept passwords"))
     );
 }
+
+#[test]
+fn principal_in_response_extensions_and_auth_unavailable_is_503() {
+    let s = two_tenants();
+    let req = http::Request::get("/scim/v2/Users")
+        .header("authorization", "Bearer token-b")
+        .body(Bytes::new())
+        .unwrap();
+    let resp = s.handle(req);
+    let p = resp.extensions().get::<scimkit::Principal>().unwrap();
+    assert_eq!(p.tenant, "tenant-b");
+    assert_eq!(p.token_id, scimkit::auth::token_id("token-b"));
+    struct Down;
+    impl scimkit::Authenticator for Down {
+        fn authenticate(&self, _: Option<&str>) -> Option<scimkit::Principal> {
+            None
+        }
+        fn try_authenticate(
+            &self,
+            _: Option<&str>,
+        ) -> Result<Option<scimkit::Principal>, scimkit::auth::AuthUnavailable> {
+            Err(scimkit::auth::AuthUnavailable("db down".into()))
+        }
+    }
+    let s = ScimServer::builder()
+        .store(MemoryStore::new())
+        .authenticator(Down)
+        .build()
+        .unwrap();
+    let resp = s.handle(
+        http::Request::get("/scim/v2/Users")
+            .header("authorization", "Bearer x")
+            .body(Bytes::new())
+            .unwrap(),
+    );
+    assert_eq!(resp.status(), 503);
+    assert_eq!(resp.headers()["retry-after"], "5");
+    assert!(!String::from_utf8_lossy(resp.body()).contains("db down"));
+    let e = scimkit::ScimError::payload_too_large(10).to_response();
+    assert_eq!(
+        (
+            e.status().as_u16(),
+            e.headers()["content-type"].to_str().unwrap()
+        ),
+        (413, "application/scim+json")
+    );
+}
