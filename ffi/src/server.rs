@@ -5,7 +5,7 @@ use std::ffi::c_char;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
-use scimkit::{SCIM_CONTENT_TYPE, ScimError, ScimServer};
+use scimkit::{ScimError, ScimServer};
 
 use crate::boundary::{free_box, into_raw, str_bytes, write_out};
 use crate::result::{scimkit_result, scimkit_str};
@@ -73,11 +73,7 @@ impl scimkit_response {
     /// A SCIM error response made here, for requests the engine cannot be
     /// given (unparseable method, target or header; body over the limit).
     fn from_error(e: &ScimError) -> Self {
-        Self {
-            status: e.status(),
-            headers: vec![("content-type".to_owned(), SCIM_CONTENT_TYPE.to_owned())],
-            body: Bytes::from(serde_json::to_vec(&e.to_json()).unwrap_or_default()),
-        }
+        Self::from_http(e.to_response())
     }
 }
 
