@@ -353,6 +353,25 @@ typedef struct scimkit_store_vtable {
 } scimkit_store_vtable;
 
 /**
+ * A provisioning event, for [`scimkit_config_builder_set_event_callback`]:
+ * `event_json` / `event_len` is one JSON object, valid for the duration of the
+ * call only:
+ *
+ * ```json
+ * {"kind": "created", "tenant": "contoso", "resourceType": "User", "id": "…",
+ *  "name": "adele@contoso.com", "changed": ["active"], "members": [],
+ *  "time": "2024-05-01T10:00:00.000Z", "requestId": "…"}
+ * ```
+ *
+ * `kind` is one of `created`, `linked`, `updated`, `deactivated`,
+ * `reactivated`, `deleted`, `queued_for_review`, `members_added`,
+ * `members_removed` (more may be added: ignore unknown kinds). `changed` lists
+ * the attributes an update changed, `members` the ids a membership event added
+ * or removed.
+ */
+typedef void (*scimkit_event_callback)(void *userdata, const uint8_t *event_json, size_t event_len);
+
+/**
  * One request header: name and value, each borrowed for the duration of the
  * call. Both are raw bytes as received (they need not be UTF-8); an invalid
  * header name or value makes the response a SCIM 400.
@@ -506,6 +525,28 @@ scimkit_result scimkit_config_builder_set_store_vtable(struct scimkit_config_bui
                                                        void *userdata);
 
 /**
+ * Be told of provisioning events (a user created, deactivated — e.g. to end
+ * its sessions —, deleted; group members added or removed) through
+ * `callback(userdata, event_json, event_len)`. Replaces a callback set before.
+ *
+ * Events are delivered after the request that caused them was answered, in
+ * order, on one background thread of scimkit (so never concurrently with
+ * themselves); a callback that blocks delays the next events, and events
+ * beyond a queue of 10 000 are dropped. The callback must not call
+ * `scimkit_server_free`.
+ *
+ * The caller keeps ownership of `userdata` and keeps it valid until
+ * `scimkit_server_free` of the server built from this builder has returned
+ * (or until the builder is freed, if no server was built): the callback is
+ * never called after that. Events still queued then are discarded.
+ *
+ * Returns NULL_PARAMETER (NULL builder or callback) or ALREADY_USED.
+ */
+scimkit_result scimkit_config_builder_set_event_callback(struct scimkit_config_builder *builder,
+                                                         scimkit_event_callback callback,
+                                                         void *userdata);
+
+/**
  * The largest request body accepted, in bytes; a larger one is answered 413.
  * Must be positive. Defaults to 1 MiB.
  *
@@ -600,7 +641,7 @@ scimkit_result scimkit_server_handle(const struct scimkit_server *server,
 
 /**
  * Free a server. Responses it gave remain valid. A C store's `free_userdata`
- * is called here.
+ * is called here; the event callback is not called after this returns.
  *
  * Calling with NULL is fine. Must not be called twice with the same value, nor
  * while another thread is inside a call on it.

@@ -465,6 +465,66 @@ impl Callbacks {
     }
 }
 
+// ===== calls into a C event callback =====
+
+/// A C event callback and its userdata. After [`EventBridge::close`] it never
+/// calls C again.
+pub(crate) struct EventBridge {
+    callback: unsafe extern "C" fn(*mut c_void, *const u8, usize),
+    userdata: *mut c_void,
+    /// `true` once closed. Held while C runs, so `close` waits for a call in
+    /// progress.
+    closed: std::sync::Mutex<bool>,
+}
+
+// SAFETY: the callback is only ever called from one thread at a time (under
+// `closed`'s lock), and `scimkit_config_builder_set_event_callback` documents
+// that it is called from scimkit's event thread, with this userdata, until
+// `scimkit_server_free`; the pointer itself is never dereferenced by Rust.
+unsafe impl Send for EventBridge {}
+// SAFETY: as for `Send`; shared access only reads the two pointers and goes
+// through the mutex.
+unsafe impl Sync for EventBridge {}
+
+impl std::fmt::Debug for EventBridge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventBridge")
+            .field("userdata", &self.userdata)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventBridge {
+    pub(crate) fn new(
+        callback: crate::config::scimkit_event_callback,
+        userdata: *mut c_void,
+    ) -> Option<Self> {
+        Some(Self {
+            callback: callback?,
+            userdata,
+            closed: std::sync::Mutex::new(false),
+        })
+    }
+
+    /// Hand one event (JSON) to C, unless closed.
+    pub(crate) fn deliver(&self, json: &[u8]) {
+        let closed = self.closed.lock().unwrap_or_else(|e| e.into_inner());
+        if *closed {
+            return;
+        }
+        // SAFETY: registered non-NULL with this userdata, which C keeps valid
+        // until `scimkit_server_free` (that closes this bridge first, under the
+        // same lock); `json` borrows Rust memory for the duration of the call.
+        unsafe { (self.callback)(self.userdata, json.as_ptr(), json.len()) };
+        drop(closed);
+    }
+
+    /// Never call C again; waits for a call in progress to return.
+    pub(crate) fn close(&self) {
+        *self.closed.lock().unwrap_or_else(|e| e.into_inner()) = true;
+    }
+}
+
 impl Drop for Callbacks {
     fn drop(&mut self) {
         if let Some(free) = self.vt.free_userdata {

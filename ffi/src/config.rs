@@ -5,7 +5,7 @@ use std::ffi::{c_char, c_void};
 
 use scimkit::{MemoryStore, ScimServer};
 
-use crate::boundary::{copy_out, free_box, into_raw, write_out};
+use crate::boundary::{EventBridge, copy_out, free_box, into_raw, write_out};
 use crate::result::scimkit_result;
 use crate::server::scimkit_server;
 use crate::store::{VtableStore, scimkit_store_vtable};
@@ -34,6 +34,7 @@ struct Settings {
     store: Option<StoreChoice>,
     max_body_size: Option<usize>,
     max_results: Option<usize>,
+    events: Option<std::sync::Arc<EventBridge>>,
 }
 
 #[derive(Debug)]
@@ -265,6 +266,58 @@ pub extern "C" fn scimkit_config_builder_set_store_vtable(
     }
 }
 
+/// A provisioning event, for [`scimkit_config_builder_set_event_callback`]:
+/// `event_json` / `event_len` is one JSON object, valid for the duration of the
+/// call only:
+///
+/// ```json
+/// {"kind": "created", "tenant": "contoso", "resourceType": "User", "id": "…",
+///  "name": "adele@contoso.com", "changed": ["active"], "members": [],
+///  "time": "2024-05-01T10:00:00.000Z", "requestId": "…"}
+/// ```
+///
+/// `kind` is one of `created`, `linked`, `updated`, `deactivated`,
+/// `reactivated`, `deleted`, `queued_for_review`, `members_added`,
+/// `members_removed` (more may be added: ignore unknown kinds). `changed` lists
+/// the attributes an update changed, `members` the ids a membership event added
+/// or removed.
+pub type scimkit_event_callback =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, event_json: *const u8, event_len: usize)>;
+
+/// Be told of provisioning events (a user created, deactivated — e.g. to end
+/// its sessions —, deleted; group members added or removed) through
+/// `callback(userdata, event_json, event_len)`. Replaces a callback set before.
+///
+/// Events are delivered after the request that caused them was answered, in
+/// order, on one background thread of scimkit (so never concurrently with
+/// themselves); a callback that blocks delays the next events, and events
+/// beyond a queue of 10 000 are dropped. The callback must not call
+/// `scimkit_server_free`.
+///
+/// The caller keeps ownership of `userdata` and keeps it valid until
+/// `scimkit_server_free` of the server built from this builder has returned
+/// (or until the builder is freed, if no server was built): the callback is
+/// never called after that. Events still queued then are discarded.
+///
+/// Returns NULL_PARAMETER (NULL builder or callback) or ALREADY_USED.
+#[unsafe(no_mangle)]
+pub extern "C" fn scimkit_config_builder_set_event_callback(
+    builder: *mut scimkit_config_builder,
+    callback: scimkit_event_callback,
+    userdata: *mut c_void,
+) -> scimkit_result {
+    ffi_panic_boundary! {
+        let b = try_settings!(builder);
+        let Some(bridge) = EventBridge::new(callback, userdata) else {
+            return b.fail(scimkit_result::NullParameter, "the event callback is NULL");
+        };
+        if let Some(s) = b.settings.as_mut() {
+            s.events = Some(std::sync::Arc::new(bridge));
+        }
+        scimkit_result::Ok
+    }
+}
+
 /// The largest request body accepted, in bytes; a larger one is answered 413.
 /// Must be positive. Defaults to 1 MiB.
 ///
@@ -367,9 +420,15 @@ pub extern "C" fn scimkit_config_builder_build(
         for (token, tenant) in &s.tokens {
             sb = sb.token(token, tenant);
         }
+        if let Some(bridge) = &s.events {
+            let bridge = std::sync::Arc::clone(bridge);
+            sb = sb.on_event(move |e: &scimkit::Event| {
+                bridge.deliver(&serde_json::to_vec(&e.to_json()).unwrap_or_default());
+            });
+        }
         match sb.build() {
             Ok(server) => {
-                write_out(server_out, into_raw(scimkit_server::new(server)));
+                write_out(server_out, into_raw(scimkit_server::new(server, s.events)));
                 b.error = None;
                 scimkit_result::Ok
             }

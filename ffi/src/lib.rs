@@ -51,11 +51,12 @@
 //!   threads may call [`scimkit_server_handle`] on one `const scimkit_server *` at
 //!   once. Builders and responses are plain owned objects: use each from one
 //!   thread at a time (they may move between threads).
-//! * **Callbacks** (a store written in C, [`scimkit_store_vtable`]) get the
-//!   `void *userdata` they were registered with as their first argument, are
-//!   called from whichever threads call `scimkit_server_handle` — concurrently —
-//!   and must return normally: no `longjmp` and no C++ exception across a Rust
-//!   frame.
+//! * **Callbacks** get the `void *userdata` they were registered with as their
+//!   first argument and must return normally: no `longjmp` and no C++ exception
+//!   across a Rust frame. A store written in C ([`scimkit_store_vtable`]) is
+//!   called from whichever threads call `scimkit_server_handle`, concurrently;
+//!   the event callback ([`scimkit_config_builder_set_event_callback`]) from
+//!   one scimkit thread, in order.
 //!
 //! # Modules
 //!

@@ -2,12 +2,13 @@
 //! `scimkit_response_*`, `scimkit_server_free`.
 
 use std::ffi::c_char;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use scimkit::{ScimError, ScimServer};
 
-use crate::boundary::{free_box, into_raw, str_bytes, write_out};
+use crate::boundary::{EventBridge, free_box, into_raw, str_bytes, write_out};
 use crate::result::{scimkit_result, scimkit_str};
 
 /// A configured SCIM server, made by `scimkit_config_builder_build`.
@@ -19,11 +20,23 @@ use crate::result::{scimkit_result, scimkit_str};
 #[derive(Debug)]
 pub struct scimkit_server {
     server: ScimServer,
+    /// The C event callback, closed when the server is freed.
+    events: Option<Arc<EventBridge>>,
 }
 
 impl scimkit_server {
-    pub(crate) fn new(server: ScimServer) -> Self {
-        Self { server }
+    pub(crate) fn new(server: ScimServer, events: Option<Arc<EventBridge>>) -> Self {
+        Self { server, events }
+    }
+}
+
+impl Drop for scimkit_server {
+    fn drop(&mut self) {
+        // No event callback after scimkit_server_free returns (events still
+        // queued are discarded by the closed bridge).
+        if let Some(e) = &self.events {
+            e.close();
+        }
     }
 }
 
@@ -164,7 +177,7 @@ pub extern "C" fn scimkit_server_handle(
 }
 
 /// Free a server. Responses it gave remain valid. A C store's `free_userdata`
-/// is called here.
+/// is called here; the event callback is not called after this returns.
 ///
 /// Calling with NULL is fine. Must not be called twice with the same value, nor
 /// while another thread is inside a call on it.

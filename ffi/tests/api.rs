@@ -202,3 +202,69 @@ fn version_and_messages_are_static_c_strings() {
     let unknown = scimkit_result_message(4242);
     assert_eq!(unknown.len, "unknown result code".len());
 }
+
+static EVENTS: std::sync::Mutex<Vec<serde_json::Value>> = std::sync::Mutex::new(Vec::new());
+
+unsafe extern "C" fn record_event(userdata: *mut std::ffi::c_void, json: *const u8, len: usize) {
+    assert_eq!(userdata as usize, 42, "the registered userdata is passed");
+    // SAFETY: scimkit passes `len` bytes of JSON, valid during the call.
+    let bytes = unsafe { std::slice::from_raw_parts(json, len) };
+    EVENTS
+        .lock()
+        .unwrap()
+        .push(serde_json::from_slice(bytes).unwrap());
+}
+
+#[test]
+fn events_reach_the_callback_until_the_server_is_freed() {
+    let b = builder_with("memory");
+    assert_eq!(
+        scimkit_config_builder_set_event_callback(b, None, null_mut()),
+        scimkit_result::NullParameter
+    );
+    assert_eq!(
+        scimkit_config_builder_set_event_callback(b, Some(record_event), 42usize as *mut _),
+        scimkit_result::Ok
+    );
+    let mut server = null_mut();
+    assert_eq!(
+        scimkit_config_builder_build(b, &mut server),
+        scimkit_result::Ok
+    );
+    scimkit_config_builder_free(b);
+    let headers = [scimkit_header {
+        name: scimkit_str::borrow("Authorization"),
+        value: scimkit_str::borrow("Bearer tok"),
+    }];
+    let body = br#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ev"}"#;
+    let (m, mn) = c("POST");
+    let (t, tn) = c("/scim/v2/Users");
+    let mut resp = null_mut();
+    assert_eq!(
+        scimkit_server_handle(
+            server,
+            m,
+            mn,
+            t,
+            tn,
+            headers.as_ptr(),
+            1,
+            body.as_ptr(),
+            body.len(),
+            &mut resp
+        ),
+        scimkit_result::Ok
+    );
+    assert_eq!(scimkit_response_status(resp), 201);
+    scimkit_response_free(resp);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while EVENTS.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    scimkit_server_free(server);
+    let events = EVENTS.lock().unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["kind"], "created");
+    assert_eq!(events[0]["resourceType"], "User");
+    assert_eq!(events[0]["tenant"], "tenant");
+}

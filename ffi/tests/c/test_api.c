@@ -8,6 +8,7 @@
  * and valgrind by scripts/stage-c.sh. Prints "N passed, N failed".
  */
 #define _GNU_SOURCE /* memmem */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -624,6 +625,118 @@ static void test_no_thread_outlives_its_server(bool sqlite_ran) {
     CHECK(n == 1 || n == -1);
 }
 
+/* ===== events ===== */
+
+typedef struct event_log {
+    pthread_mutex_t lock;
+    int count;
+    char kinds[64][32];
+    char last_id[128];
+} event_log;
+
+static void on_event(void *userdata, const uint8_t *json, size_t len) {
+    event_log *log = userdata;
+    char text[2048];
+    size_t n = len < sizeof text - 1 ? len : sizeof text - 1;
+    memcpy(text, json, n);
+    text[n] = '\0';
+    pthread_mutex_lock(&log->lock);
+    const char *k = strstr(text, "\"kind\":\"");
+    if (k && log->count < 64) {
+        k += 8;
+        size_t i = 0;
+        while (k[i] && k[i] != '"' && i < 31) {
+            log->kinds[log->count][i] = k[i];
+            i++;
+        }
+        log->kinds[log->count][i] = '\0';
+    }
+    json_id(text, log->last_id, sizeof log->last_id);
+    log->count++;
+    pthread_mutex_unlock(&log->lock);
+}
+
+static bool saw(event_log *log, const char *kind) {
+    bool found = false;
+    pthread_mutex_lock(&log->lock);
+    for (int i = 0; i < log->count && i < 64; i++) {
+        found = found || strcmp(log->kinds[i], kind) == 0;
+    }
+    pthread_mutex_unlock(&log->lock);
+    return found;
+}
+
+static int event_count(event_log *log) {
+    pthread_mutex_lock(&log->lock);
+    int n = log->count;
+    pthread_mutex_unlock(&log->lock);
+    return n;
+}
+
+static void test_events(void) {
+    event_log log;
+    memset(&log, 0, sizeof log);
+    pthread_mutex_init(&log.lock, NULL);
+
+    scimkit_config_builder *b = scimkit_config_builder_new();
+    CHECK_RC(scimkit_config_builder_set_event_callback(b, NULL, &log),
+             SCIMKIT_RESULT_NULL_PARAMETER);
+    CHECK_RC(scimkit_config_builder_set_event_callback(NULL, on_event, &log),
+             SCIMKIT_RESULT_NULL_PARAMETER);
+    CHECK_RC(scimkit_config_builder_set_event_callback(b, on_event, &log), SCIMKIT_RESULT_OK);
+    CHECK_RC(scimkit_config_builder_set_store(b, "memory", 6), SCIMKIT_RESULT_OK);
+    CHECK_RC(scimkit_config_builder_add_token(b, TOKEN, strlen(TOKEN), "contoso", 7),
+             SCIMKIT_RESULT_OK);
+    scimkit_server *server = NULL;
+    CHECK_RC(scimkit_config_builder_build(b, &server), SCIMKIT_RESULT_OK);
+    scimkit_config_builder_free(b);
+
+    char uid[128], gid[128], target[256], body[512];
+    reply r = request(server, "POST", "/scim/v2/Users", TOKEN,
+                      "{\"schemas\":[\"" USER_SCHEMA "\"],\"userName\":\"ev@contoso.com\"}");
+    CHECK(r.status == 201 && json_id(r.body, uid, sizeof uid));
+    reply_free(&r);
+    snprintf(target, sizeof target, "/scim/v2/Users/%s", uid);
+    r = request(server, "PATCH", target, TOKEN,
+                "{\"schemas\":[\"" PATCH_SCHEMA "\"],\"Operations\":[{\"op\":\"Replace\","
+                "\"path\":\"active\",\"value\":\"False\"}]}");
+    CHECK(r.status == 200);
+    reply_free(&r);
+    r = request(server, "POST", "/scim/v2/Groups", TOKEN,
+                "{\"schemas\":[\"" GROUP_SCHEMA "\"],\"displayName\":\"Ev\"}");
+    CHECK(r.status == 201 && json_id(r.body, gid, sizeof gid));
+    reply_free(&r);
+    snprintf(target, sizeof target, "/scim/v2/Groups/%s", gid);
+    snprintf(body, sizeof body,
+             "{\"schemas\":[\"" PATCH_SCHEMA "\"],\"Operations\":[{\"op\":\"Add\","
+             "\"path\":\"members\",\"value\":[{\"value\":\"%s\"}]}]}",
+             uid);
+    r = request(server, "PATCH", target, TOKEN, body);
+    CHECK(r.status == 200 || r.status == 204);
+    reply_free(&r);
+    snprintf(target, sizeof target, "/scim/v2/Users/%s", uid);
+    r = request(server, "DELETE", target, TOKEN, NULL);
+    CHECK(r.status == 204);
+    reply_free(&r);
+
+    /* Delivery is asynchronous: wait (bounded) for the last one. */
+    for (int i = 0; i < 500 && !saw(&log, "deleted"); i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    CHECK(saw(&log, "created"));
+    CHECK(saw(&log, "deactivated"));
+    CHECK(saw(&log, "members_added"));
+    CHECK(saw(&log, "deleted"));
+    scimkit_server_free(server);
+    /* Never called after scimkit_server_free returned. */
+    int after_free = event_count(&log);
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    CHECK(event_count(&log) == after_free);
+    pthread_mutex_destroy(&log.lock);
+}
+
 /* A response outlives its server. */
 static void test_response_outlives_server(void) {
     scimkit_server *server = make_server("memory", NULL);
@@ -645,6 +758,7 @@ int main(void) {
     test_entra_flow_memory();
     test_entra_flow_c_store();
     test_garbage_callbacks();
+    test_events();
     bool sqlite = sqlite_enabled();
     if (sqlite) {
         test_sqlite_store();

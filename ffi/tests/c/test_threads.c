@@ -11,9 +11,11 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "scimkit.h"
 #include "test_store.h"
@@ -25,6 +27,16 @@
 
 static int threads = 8;
 static int each = 25;
+
+/* Events seen by the event callback (scimkit's event thread). */
+static atomic_int events_seen;
+
+static void on_event(void *userdata, const uint8_t *json, size_t len) {
+    (void)userdata;
+    if (len > 0 && json[0] == '{') {
+        atomic_fetch_add(&events_seen, 1);
+    }
+}
 
 typedef struct job {
     const scimkit_server *server;
@@ -81,6 +93,7 @@ static size_t count_occurrences(const char *s, const char *needle) {
 
 static void run(const char *what, scimkit_server *server) {
     char gid[128], target[256];
+    atomic_store(&events_seen, 0);
     reply r = request(server, "POST", "/scim/v2/Groups", TOKEN,
                       "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:Group\"],"
                       "\"displayName\":\"Everyone\"}");
@@ -117,6 +130,18 @@ static void run(const char *what, scimkit_server *server) {
     }
     CHECK(r.status == 200 && members == (size_t)(threads * each)); /* no member lost */
     reply_free(&r);
+    /* One "created" per user and group, one "members_added" per PATCH: wait
+     * (bounded) for the event thread to deliver them all. */
+    int expected_events = 2 * threads * each + 1;
+    for (int i = 0; i < 1000 && atomic_load(&events_seen) < expected_events; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (atomic_load(&events_seen) != expected_events) {
+        fprintf(stderr, "%s: %d events, expected %d\n", what, atomic_load(&events_seen),
+                expected_events);
+    }
+    CHECK(atomic_load(&events_seen) == expected_events);
     printf("%s: %d threads x %d users: ok\n", what, threads, each);
 }
 
@@ -125,6 +150,7 @@ static scimkit_server *build(bool c_store) {
     scimkit_server *server = NULL;
     CHECK_RC(scimkit_config_builder_add_token(b, TOKEN, strlen(TOKEN), "contoso", 7),
              SCIMKIT_RESULT_OK);
+    CHECK_RC(scimkit_config_builder_set_event_callback(b, on_event, NULL), SCIMKIT_RESULT_OK);
     if (c_store) {
         CHECK_RC(scimkit_config_builder_set_store_vtable(b, teststore_vtable(), teststore_new()),
                  SCIMKIT_RESULT_OK);
