@@ -89,9 +89,8 @@ gcc "${cflags[@]}" -O0 -o "$work/test_api" ffi/tests/c/test_api.c "${c_sources[@
 SCIMKIT_TEST_SQLITE=0 timeout 600 valgrind --leak-check=full --show-leak-kinds=all \
   --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
   --log-file="$work/valgrind.log" "$work/test_api" || { cat "$work/valgrind.log"; exit 1; }
-echo "valgrind: $(grep -E 'in use at exit' "$work/valgrind.log" | sed 's/^==[0-9]*== *//')"
-echo "valgrind: $(grep -E 'All heap blocks were freed|definitely lost' "$work/valgrind.log" | sed 's/^==[0-9]*== *//')"
-echo "valgrind: $(grep -E 'ERROR SUMMARY' "$work/valgrind.log" | sed 's/^==[0-9]*== *//')"
+grep -E 'in use at exit|All heap blocks were freed|definitely lost|indirectly lost|possibly lost|still reachable|ERROR SUMMARY' \
+  "$work/valgrind.log" | sed 's/^==[0-9]*== */valgrind: /'
 
 say "test_threads under ThreadSanitizer (C instrumented; see ffi/tests/c/tsan.supp)"
 gcc "${cflags[@]}" -O1 -fsanitize=thread -o "$work/test_threads_tsan" ffi/tests/c/test_threads.c "${c_sources[@]}" "${shared_libs[@]}"
