@@ -81,12 +81,9 @@ timeout 300 "$work/test_api_asan"
 timeout 600 "$work/test_threads_asan"
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
-say "test_api under valgrind (shared libscimkit; memory and C stores)"
-# Without the SQLite tests: scimkit-sqlite's r2d2 reader pool leaves its worker
-# threads running after the store is dropped (reported to its owner), which
-# valgrind counts as "possibly lost" thread stacks. They run under ASan above.
+say "test_api under valgrind (shared libscimkit; memory, SQLite and C stores)"
 gcc "${cflags[@]}" -O0 -o "$work/test_api" ffi/tests/c/test_api.c "${c_sources[@]}" "${shared_libs[@]}"
-SCIMKIT_TEST_SQLITE=0 timeout 600 valgrind --leak-check=full --show-leak-kinds=all \
+timeout 900 valgrind --leak-check=full --show-leak-kinds=all \
   --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
   --log-file="$work/valgrind.log" "$work/test_api" || { cat "$work/valgrind.log"; exit 1; }
 grep -E 'in use at exit|All heap blocks were freed|definitely lost|indirectly lost|possibly lost|still reachable|ERROR SUMMARY' \

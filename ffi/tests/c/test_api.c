@@ -600,27 +600,13 @@ static bool sqlite_enabled(void) {
 }
 
 /* No thread scimkit started outlives the servers: wait (bounded, threads may
- * end asynchronously) until only this thread is left.
- *
- * Known issue: scimkit-sqlite's reader pool (r2d2) leaves its three worker
- * threads running after the store is dropped, so after the SQLite tests this
- * is only reported, not checked; the valgrind run (SCIMKIT_TEST_SQLITE=0)
- * checks it. */
-static void test_no_thread_outlives_its_server(bool sqlite_ran) {
+ * end asynchronously) until only this thread is left. */
+static void test_no_thread_outlives_its_server(void) {
     int n = thread_count();
     for (int i = 0; i < 200 && n > 1; i++) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
         n = thread_count();
-    }
-    if (sqlite_ran) {
-        if (n > 1) {
-            fprintf(stderr,
-                    "known issue: %d threads still running after every server was freed "
-                    "(scimkit-sqlite's r2d2 pool workers)\n",
-                    n - 1);
-        }
-        return;
     }
     CHECK(n == 1 || n == -1);
 }
@@ -764,7 +750,7 @@ int main(void) {
         test_sqlite_store();
     }
     test_response_outlives_server();
-    test_no_thread_outlives_its_server(sqlite);
+    test_no_thread_outlives_its_server();
     CHECK(teststore_live_count() == 0);
     return TEST_SUMMARY();
 }

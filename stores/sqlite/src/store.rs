@@ -188,6 +188,11 @@ impl SqliteStore {
                 .max_size(size)
                 .min_idle(Some(size))
                 .test_on_check_out(false)
+                // A fixed-size reader pool has nothing to reap; without these the
+                // pool schedules a reaper that keeps r2d2's worker threads alive
+                // after the store is dropped.
+                .idle_timeout(None)
+                .max_lifetime(None)
                 .connection_timeout(options.busy_timeout.max(Duration::from_millis(1)))
                 .build(manager)
                 .map_err(|e| fail(OpenErrorKind::Pool(e)))?;

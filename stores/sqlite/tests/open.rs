@@ -227,3 +227,35 @@ fn an_in_memory_store_works_without_a_file() {
         .expect("create");
     assert!(store.integrity_check().expect("check").is_empty());
 }
+
+/// Opening and dropping stores does not leave threads behind (a host that
+/// opens a store per tenant or per test must not leak).
+#[test]
+fn dropping_a_store_leaves_no_threads() {
+    fn threads() -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Warm up once (lazy statics may start threads of their own).
+    drop(scimkit_sqlite::SqliteStore::open(dir.path().join("w.db")).unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let before = threads();
+    for i in 0..5 {
+        drop(scimkit_sqlite::SqliteStore::open(dir.path().join(format!("{i}.db"))).unwrap());
+    }
+    // Threads wind down asynchronously: bounded wait.
+    let mut after = threads();
+    for _ in 0..50 {
+        if after <= before {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        after = threads();
+    }
+    assert!(
+        after <= before,
+        "threads before: {before}, after 5 open/drop: {after}"
+    );
+}
