@@ -9,11 +9,15 @@ mod admin;
 mod app;
 mod cli;
 mod db;
+mod events;
 mod metrics;
+mod policies;
+mod provlog;
 mod serve;
 mod store;
 mod telemetry;
 mod tls;
+mod web;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -46,6 +50,16 @@ fn main() -> ExitCode {
             .db_settings()
             .map_err(Error::from)
             .and_then(|db| admin::tenant(cmd, &db)),
+        Command::Admin(cmd) => cli
+            .global
+            .db_settings()
+            .map_err(Error::from)
+            .and_then(|db| admin::admin(cmd, &db)),
+        Command::Log(cmd) => cli
+            .global
+            .db_settings()
+            .map_err(Error::from)
+            .and_then(|db| admin::log(cmd, &db)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
