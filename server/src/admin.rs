@@ -115,7 +115,9 @@ pub(crate) fn admin(cmd: AdminCommand, db: &DbSettings) -> Result<(), Error> {
 /// Whether a password is acceptable for the admin page.
 pub(crate) fn check_password(p: &str) -> Result<(), Error> {
     if p.chars().count() < MIN_PASSWORD_LEN {
-        return Err(format!("the admin password must have at least {MIN_PASSWORD_LEN} characters").into());
+        return Err(
+            format!("the admin password must have at least {MIN_PASSWORD_LEN} characters").into(),
+        );
     }
     Ok(())
 }

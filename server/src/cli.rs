@@ -429,9 +429,9 @@ impl ServeArgs {
         let mut tenant_policies = Vec::new();
         for (name, t) in &f.tenants {
             if let Some(p) = &t.policies {
-                let p = p.apply(&default_policies).map_err(|e| {
-                    ConfigError::Invalid(format!("[tenants.{name}.policies]: {e}"))
-                })?;
+                let p = p
+                    .apply(&default_policies)
+                    .map_err(|e| ConfigError::Invalid(format!("[tenants.{name}.policies]: {e}")))?;
                 tenant_policies.push((name.clone(), p));
             }
         }
@@ -581,7 +581,11 @@ mod tests {
 
         std::fs::write(&path, "[tenants.x.policies]\ndeletion = \"later\"\n").unwrap();
         let e = serve(&["serve", "--config", path.to_str().unwrap()]).unwrap_err();
-        assert!(e.to_string().starts_with("[tenants.x.policies]: deletion must be"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("[tenants.x.policies]: deletion must be"),
+            "{e}"
+        );
         assert!(serve(&["serve", "--base-path", "/admin"]).is_err());
         assert!(serve(&["serve", "--log-retention-days", "0"]).is_err());
     }

@@ -273,7 +273,10 @@ mod tests {
         assert_eq!(p.groups, GroupPolicy::UpdateOnly);
         assert_eq!(p.link_existing, LinkPolicy::ByUserNameOrEmail);
         assert!(p.require_guid_external_id && p.enabled);
-        assert_eq!(p.rename_on_deactivate.as_deref(), Some("gone-{id}-{userName}"));
+        assert_eq!(
+            p.rename_on_deactivate.as_deref(),
+            Some("gone-{id}-{userName}")
+        );
         assert_eq!(from_row(&to_row(&p)).unwrap(), p);
     }
 
@@ -283,7 +286,10 @@ mod tests {
             ("deletion = \"never\"", "deletion must be"),
             ("groups = \"some\"", "groups must be"),
             ("link_existing = \"email\"", "link_existing must be"),
-            ("rename_on_deactivate = \"old-{userName}\"", "must contain {id}"),
+            (
+                "rename_on_deactivate = \"old-{userName}\"",
+                "must contain {id}",
+            ),
         ] {
             let f: PolicyFile = toml::from_str(text).unwrap();
             let e = f.apply(&Policies::default()).unwrap_err();
@@ -324,7 +330,8 @@ mod tests {
         let src = DbPolicies::new(db, Policies::default());
         // Drop the table under it: reads fail.
         let conn = rusqlite::Connection::open(dir.path().join("p.db")).unwrap();
-        conn.execute_batch("DROP TABLE scimkit_server_policies").unwrap();
+        conn.execute_batch("DROP TABLE scimkit_server_policies")
+            .unwrap();
         assert!(!src.policies("default").enabled);
     }
 }

@@ -294,7 +294,9 @@ impl ProvisioningLog for SqliteLog {
 
     fn query(&self, q: &LogQuery) -> StoreResult<Vec<LogEntry>> {
         let (w, mut args) = conditions(q);
-        args.push(Box::new(i64::try_from(q.effective_limit()).unwrap_or(i64::MAX)));
+        args.push(Box::new(
+            i64::try_from(q.effective_limit()).unwrap_or(i64::MAX),
+        ));
         args.push(Box::new(i64::try_from(q.offset).unwrap_or(i64::MAX)));
         let conn = self.conn.lock();
         let mut stmt = conn
@@ -341,9 +343,7 @@ pub(crate) fn parse_time(s: &str) -> Result<String, String> {
             'd' => time::Duration::days(n),
             _ => return Err(err()),
         };
-        let t = OffsetDateTime::now_utc()
-            .checked_sub(d)
-            .ok_or_else(err)?;
+        let t = OffsetDateTime::now_utc().checked_sub(d).ok_or_else(err)?;
         return Ok(scimkit::time::format(t));
     }
     if let Ok(t) = scimkit::time::parse(s) {
@@ -390,10 +390,34 @@ mod tests {
     fn filled() -> (tempfile::TempDir, SqliteLog) {
         let (dir, log) = log();
         for e in [
-            entry("2024-01-01T10:00:00.000Z", "a", "u1", "Alice@Contoso.com", 201),
-            entry("2024-01-01T11:00:00.000Z", "a", "u2", "bob@contoso.com", 409),
-            entry("2024-01-02T09:00:00.000Z", "b", "u3", "carol@fabrikam.com", 201),
-            entry("2024-01-03T09:30:00.000Z", "a", "u1", "alice@contoso.com", 200),
+            entry(
+                "2024-01-01T10:00:00.000Z",
+                "a",
+                "u1",
+                "Alice@Contoso.com",
+                201,
+            ),
+            entry(
+                "2024-01-01T11:00:00.000Z",
+                "a",
+                "u2",
+                "bob@contoso.com",
+                409,
+            ),
+            entry(
+                "2024-01-02T09:00:00.000Z",
+                "b",
+                "u3",
+                "carol@fabrikam.com",
+                201,
+            ),
+            entry(
+                "2024-01-03T09:30:00.000Z",
+                "a",
+                "u1",
+                "alice@contoso.com",
+                200,
+            ),
         ] {
             log.record(&e).unwrap();
         }
@@ -408,7 +432,13 @@ mod tests {
         assert_eq!(all[0].time, "2024-01-03T09:30:00.000Z");
         assert_eq!(
             all[2],
-            entry("2024-01-01T11:00:00.000Z", "a", "u2", "bob@contoso.com", 409)
+            entry(
+                "2024-01-01T11:00:00.000Z",
+                "a",
+                "u2",
+                "bob@contoso.com",
+                409
+            )
         );
     }
 
@@ -547,7 +577,10 @@ mod tests {
         assert!(!log.attribute_rejected("r1", "contoso", "abcd0123").unwrap());
         let got = log.query(&LogQuery::default()).unwrap();
         assert_eq!(got[0].tenant, "contoso");
-        assert_eq!(got[0].detail.as_deref(), Some("invalid token (token revoked)"));
+        assert_eq!(
+            got[0].detail.as_deref(),
+            Some("invalid token (token revoked)")
+        );
     }
 
     #[test]
@@ -556,7 +589,10 @@ mod tests {
             parse_time("2024-05-01T12:00:00+02:00").unwrap(),
             "2024-05-01T10:00:00.000Z"
         );
-        assert_eq!(parse_time("2024-05-01").unwrap(), "2024-05-01T00:00:00.000Z");
+        assert_eq!(
+            parse_time("2024-05-01").unwrap(),
+            "2024-05-01T00:00:00.000Z"
+        );
         let day_ago = parse_time("1d").unwrap();
         let now = scimkit::time::now();
         assert!(day_ago < now && day_ago.len() == 24);

@@ -41,10 +41,12 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
 
     let (store, admin) = crate::store::open_database(&s.db.database)?;
     let admin = Arc::new(admin);
-    let log = Arc::new(
-        SqliteLog::open(&path)
-            .map_err(|e| format!("cannot open the provisioning log in {}: {e}", path.display()))?,
-    );
+    let log = Arc::new(SqliteLog::open(&path).map_err(|e| {
+        format!(
+            "cannot open the provisioning log in {}: {e}",
+            path.display()
+        )
+    })?);
     let policies = Arc::new(DbPolicies::new(admin.clone(), s.default_policies.clone()));
     apply_file_policies(&admin, &policies, &s.tenant_policies)?;
     admin_password_from_env(&admin)?;
@@ -201,13 +203,17 @@ fn apply_file_policies(
 /// First start: the admin password from `SCIMKIT_ADMIN_PASSWORD`, when none is
 /// stored yet (a stored one is only changed by `scimkit admin set-password`).
 fn admin_password_from_env(admin: &AdminDb) -> Result<(), Error> {
-    let env = std::env::var("SCIMKIT_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
+    let env = std::env::var("SCIMKIT_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
     match (admin.admin_password_hash()?, env) {
         (None, Some(pw)) => {
             let hash = scimkit::auth::hash_password(&pw)
                 .map_err(|e| format!("cannot hash the admin password: {e}"))?;
             admin.set_admin_password_hash(&hash)?;
-            tracing::info!("admin password set from SCIMKIT_ADMIN_PASSWORD; the admin page is at /admin");
+            tracing::info!(
+                "admin password set from SCIMKIT_ADMIN_PASSWORD; the admin page is at /admin"
+            );
         }
         (None, None) => tracing::warn!(
             "the admin page (/admin) has no password yet: set one with `scimkit admin set-password`"
@@ -227,7 +233,11 @@ async fn prune_periodically(log: Arc<SqliteLog>, days: u32) {
         let l = log.clone();
         match tokio::task::spawn_blocking(move || l.prune_days(days)).await {
             Ok(Ok(n)) if n > 0 => {
-                tracing::info!(deleted = n, retention_days = days, "provisioning log pruned")
+                tracing::info!(
+                    deleted = n,
+                    retention_days = days,
+                    "provisioning log pruned"
+                )
             }
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!(error = ?e, "cannot prune the provisioning log"),

@@ -774,7 +774,11 @@ fn policies_from_toml_review_queue_and_token_revocation_on_the_admin_page() {
         .write_all(b"correct horse battery\n")
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (st, _, err) = scimkit(&db, &["admin", "set-password"]);
     assert!(!st.success() && err.contains("at least 12"), "{err}");
 
@@ -813,9 +817,21 @@ fn policies_from_toml_review_queue_and_token_revocation_on_the_admin_page() {
 
     // Log in (the env password was ignored) and find alice in the queue.
     let addr = server.addr;
-    let bad = admin_req(addr, "POST", "/admin/login", "", &[("password", "not this one at all")]);
+    let bad = admin_req(
+        addr,
+        "POST",
+        "/admin/login",
+        "",
+        &[("password", "not this one at all")],
+    );
     assert_eq!(bad.status, 401);
-    let login = admin_req(addr, "POST", "/admin/login", "", &[("password", "correct horse battery")]);
+    let login = admin_req(
+        addr,
+        "POST",
+        "/admin/login",
+        "",
+        &[("password", "correct horse battery")],
+    );
     assert_eq!(login.status, 303);
     let cookie = login
         .header("set-cookie")
@@ -847,7 +863,13 @@ fn policies_from_toml_review_queue_and_token_revocation_on_the_admin_page() {
     );
     assert_eq!(revoke.status, 303);
     assert_eq!(c.send("GET", "/Users", None).status, 401);
-    let log = admin_req(addr, "GET", "/admin/log?tenant=contoso&outcome=failure", &cookie, &[]);
+    let log = admin_req(
+        addr,
+        "GET",
+        "/admin/log?tenant=contoso&outcome=failure",
+        &cookie,
+        &[],
+    );
     assert!(log.text().contains("token revoked"), "{}", log.text());
     assert!(log.text().contains(">401<"));
 
@@ -857,10 +879,18 @@ fn policies_from_toml_review_queue_and_token_revocation_on_the_admin_page() {
     // The log export from the command line (server stopped or not).
     let (st, out, err) = scimkit(&db, &["log", "export", "--tenant", "contoso"]);
     assert!(st.success(), "{err}");
-    let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let ops: Vec<(&str, u64)> = lines
         .iter()
-        .map(|l| (l["operation"].as_str().unwrap(), l["status"].as_u64().unwrap()))
+        .map(|l| {
+            (
+                l["operation"].as_str().unwrap(),
+                l["status"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         ops,
@@ -874,7 +904,10 @@ fn policies_from_toml_review_queue_and_token_revocation_on_the_admin_page() {
         "{out}"
     );
     assert_eq!(lines[4]["tokenId"], token_id.as_str());
-    let (st, out, _) = scimkit(&db, &["log", "export", "--outcome", "failure", "--since", "1d"]);
+    let (st, out, _) = scimkit(
+        &db,
+        &["log", "export", "--outcome", "failure", "--since", "1d"],
+    );
     assert!(st.success());
     assert_eq!(out.lines().count(), 2);
     let (st, _, err) = scimkit(&db, &["log", "export", "--since", "last week"]);

@@ -203,9 +203,7 @@ async fn session(st: &WebState, headers: &HeaderMap) -> Result<Active> {
     };
     let admin = st.admin.clone();
     let hash = blocking(move || admin.admin_password_hash()).await?;
-    st.sessions
-        .check(&id, hash.as_deref())
-        .ok_or_else(to_login)
+    st.sessions.check(&id, hash.as_deref()).ok_or_else(to_login)
 }
 
 /// A POST's session and form; 403 unless the form carries the session's CSRF
@@ -250,10 +248,7 @@ async fn login(State(st): State<WebState>, body: Bytes) -> Result {
     let admin = st.admin.clone();
     let hash = blocking(move || admin.admin_password_hash()).await?;
     let Some(hash) = hash else {
-        return Ok(page(
-            StatusCode::UNAUTHORIZED,
-            view::login(None, true),
-        ));
+        return Ok(page(StatusCode::UNAUTHORIZED, view::login(None, true)));
     };
     let valid = {
         let _permit = st.login_gate.acquire().await.map_err(internal)?;
@@ -493,14 +488,14 @@ async fn create_tenant(State(st): State<WebState>, headers: HeaderMap, body: Byt
             tracing::info!(tenant = %name, "tenant created on the admin page");
             Ok(redirect("/admin/tokens?done=tenant"))
         }
-        Err(
-            e @ (crate::db::DbError::TenantName(_) | crate::db::DbError::TenantExists(_)),
-        ) => Ok(failure(
-            StatusCode::BAD_REQUEST,
-            "Cannot create the tenant",
-            &e.to_string(),
-            Some(&a.csrf),
-        )),
+        Err(e @ (crate::db::DbError::TenantName(_) | crate::db::DbError::TenantExists(_))) => {
+            Ok(failure(
+                StatusCode::BAD_REQUEST,
+                "Cannot create the tenant",
+                &e.to_string(),
+                Some(&a.csrf),
+            ))
+        }
         Err(e) => Err(internal(e)),
     }
 }
@@ -640,7 +635,11 @@ async fn resources(
     existing_tenant(&st, &a, &tenant).await?;
     let q = Form::query(&uri);
     let search = q.text("q");
-    let page_no: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+    let page_no: usize = q
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let scim = st.scim.clone();
     let t = tenant.clone();
     let s = search.clone();
@@ -904,7 +903,11 @@ fn log_query(q: &Form) -> (LogFilters, std::result::Result<LogQuery, String>) {
 async fn log_page(State(st): State<WebState>, headers: HeaderMap, uri: Uri) -> Result {
     let a = session(&st, &headers).await?;
     let q = Form::query(&uri);
-    let page_no: u64 = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+    let page_no: u64 = q
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let (filters, query) = log_query(&q);
     let s = st.clone();
     let (tenants, entries, total, error) = blocking(move || {

@@ -156,7 +156,14 @@ impl Rig {
         let text = String::from_utf8_lossy(&raw).into_owned();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         let mut lines = head.split("\r\n");
-        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+        let status = lines
+            .next()
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
         let headers: Vec<(String, String)> = lines
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
@@ -236,14 +243,23 @@ fn dechunk(mut rest: &str) -> String {
 
 /// The CSRF token in a page's forms.
 fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token")
+        + 19;
     html[at..].split('"').next().unwrap().to_owned()
 }
 
 #[test]
 fn without_a_session_every_page_redirects_to_login() {
     let r = rig(false);
-    for path in ["/admin", "/admin/log", "/admin/review", "/admin/tokens", "/admin/nope"] {
+    for path in [
+        "/admin",
+        "/admin/log",
+        "/admin/review",
+        "/admin/tokens",
+        "/admin/nope",
+    ] {
         let resp = r.get(path, "");
         assert_eq!(resp.status, 303, "{path}");
         assert_eq!(resp.header("location"), Some("/admin/login"), "{path}");
@@ -259,7 +275,12 @@ fn without_a_session_every_page_redirects_to_login() {
     let login = r.get("/admin/login", "");
     assert_eq!(login.status, 200);
     assert!(login.body.contains("type=\"password\""));
-    assert!(login.header("content-security-policy").unwrap().contains("default-src 'none'"));
+    assert!(
+        login
+            .header("content-security-policy")
+            .unwrap()
+            .contains("default-src 'none'")
+    );
     assert_eq!(login.header("x-frame-options"), Some("DENY"));
 }
 
@@ -281,7 +302,10 @@ fn login_sets_a_strict_http_only_cookie_and_logout_ends_the_session() {
     let resp = r.post("/admin/login", "", &[("password", PASSWORD)]);
     let set = resp.header("set-cookie").unwrap();
     assert!(set.starts_with("scimkit_admin="), "{set}");
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
     assert!(!set.contains("Secure"), "{set}");
     let (cookie, csrf) = r.login();
     let out = r.post("/admin/logout", &cookie, &[("csrf", &csrf)]);
@@ -315,7 +339,11 @@ fn posts_need_this_sessions_csrf_token() {
         assert!(resp.body.contains("CSRF"));
     }
     assert!(!r.admin.tenant_exists("fabrikam").unwrap());
-    let ok = r.post("/admin/tenants", &cookie, &[("name", "fabrikam"), ("csrf", &csrf)]);
+    let ok = r.post(
+        "/admin/tenants",
+        &cookie,
+        &[("name", "fabrikam"), ("csrf", &csrf)],
+    );
     assert_eq!(
         (ok.status, ok.header("location")),
         (303, Some("/admin/tokens?done=tenant"))
@@ -371,8 +399,16 @@ fn review_queue_approve_and_restore() {
     };
     let (alice, bob) = (mk("alice@contoso.com"), mk("bob@contoso.com"));
     for id in [&alice, &bob] {
-        assert_eq!(r.scim(&r.token, "DELETE", &format!("/Users/{id}"), None).status, 204);
-        assert_eq!(r.scim(&r.token, "GET", &format!("/Users/{id}"), None).status, 404);
+        assert_eq!(
+            r.scim(&r.token, "DELETE", &format!("/Users/{id}"), None)
+                .status,
+            204
+        );
+        assert_eq!(
+            r.scim(&r.token, "GET", &format!("/Users/{id}"), None)
+                .status,
+            404
+        );
     }
     let (cookie, csrf) = r.login();
     let page = r.get("/admin/review", &cookie);
@@ -389,7 +425,11 @@ fn review_queue_approve_and_restore() {
         (resp.status, resp.header("location")),
         (303, Some("/admin/review?done=approved"))
     );
-    let resp = r.post(&format!("/admin/review/contoso/{bob}/restore"), &cookie, &[("csrf", &csrf)]);
+    let resp = r.post(
+        &format!("/admin/review/contoso/{bob}/restore"),
+        &cookie,
+        &[("csrf", &csrf)],
+    );
     assert_eq!(resp.status, 303);
     let page = r.get("/admin/review?done=approved", &cookie);
     assert!(!page.body.contains("alice@contoso.com") && !page.body.contains("bob@contoso.com"));
@@ -415,7 +455,11 @@ fn tokens_are_created_shown_once_and_revoked() {
     let resp = r.post(
         "/admin/tokens",
         &cookie,
-        &[("tenant", "contoso"), ("label", "Entra <prod>"), ("csrf", &csrf)],
+        &[
+            ("tenant", "contoso"),
+            ("label", "Entra <prod>"),
+            ("csrf", &csrf),
+        ],
     );
     assert_eq!(resp.status, 200);
     let at = resp.body.find("id=\"token-secret\">").unwrap() + 18;
@@ -428,7 +472,11 @@ fn tokens_are_created_shown_once_and_revoked() {
     assert_eq!(r.scim(&secret, "GET", "/Users", None).status, 200);
 
     let id = scimkit::auth::token_id(&secret);
-    let resp = r.post(&format!("/admin/tokens/{id}/revoke"), &cookie, &[("csrf", &csrf)]);
+    let resp = r.post(
+        &format!("/admin/tokens/{id}/revoke"),
+        &cookie,
+        &[("csrf", &csrf)],
+    );
     assert_eq!(
         (resp.status, resp.header("location")),
         (303, Some("/admin/tokens?done=revoked"))
@@ -443,11 +491,21 @@ fn tokens_are_created_shown_once_and_revoked() {
             ..Default::default()
         })
         .unwrap();
-    let e = entries.iter().find(|e| e.status == 401).expect("the 401 is logged");
-    assert_eq!((e.token_id.as_str(), e.operation.as_str()), (id.as_str(), "auth"));
+    let e = entries
+        .iter()
+        .find(|e| e.status == 401)
+        .expect("the 401 is logged");
+    assert_eq!(
+        (e.token_id.as_str(), e.operation.as_str()),
+        (id.as_str(), "auth")
+    );
     let page = r.get("/admin/log?tenant=contoso&outcome=failure", &cookie);
     assert!(page.body.contains("token revoked"), "{}", page.body);
-    assert_eq!(r.post("/admin/tokens/ffffffff/revoke", &cookie, &[("csrf", &csrf)]).status, 404);
+    assert_eq!(
+        r.post("/admin/tokens/ffffffff/revoke", &cookie, &[("csrf", &csrf)])
+            .status,
+        404
+    );
 }
 
 #[test]
@@ -455,7 +513,11 @@ fn policies_are_edited_and_apply_to_the_next_request() {
     let r = rig(false);
     let (cookie, csrf) = r.login();
     let page = r.get("/admin/tenants/contoso", &cookie);
-    assert!(page.body.contains("<option value=\"review\" selected>"), "{}", page.body);
+    assert!(
+        page.body.contains("<option value=\"review\" selected>"),
+        "{}",
+        page.body
+    );
     let save = |form: &[(&str, &str)]| {
         let mut f = form.to_vec();
         f.push(("csrf", &csrf));
@@ -492,7 +554,10 @@ fn policies_are_edited_and_apply_to_the_next_request() {
     ]);
     assert_eq!(resp.status, 400);
     assert!(resp.body.contains("deletion must be"));
-    assert_eq!(r.policies.load("contoso").unwrap().0.deletion, DeletionPolicy::Hard);
+    assert_eq!(
+        r.policies.load("contoso").unwrap().0.deletion,
+        DeletionPolicy::Hard
+    );
     assert_eq!(r.get("/admin/tenants/nobody", &cookie).status, 404);
 }
 
@@ -508,12 +573,21 @@ fn the_log_page_filters_pages_and_exports() {
         );
         assert_eq!(resp.status, 201);
     }
-    let dup = r.scim(&r.token, "POST", "/Users", Some(json!({"userName": "user1@contoso.com"})));
+    let dup = r.scim(
+        &r.token,
+        "POST",
+        "/Users",
+        Some(json!({"userName": "user1@contoso.com"})),
+    );
     assert_eq!(dup.status, 409);
     assert_eq!(r.scim("wrong", "GET", "/Users", None).status, 401);
     let (cookie, _) = r.login();
     let page = r.get("/admin/log", &cookie);
-    assert!(page.body.contains("62 entries · page 1 of 2"), "{}", page.body);
+    assert!(
+        page.body.contains("62 entries · page 1 of 2"),
+        "{}",
+        page.body
+    );
     let page2 = r.get("/admin/log?page=2", &cookie);
     assert!(page2.body.contains("page 2 of 2"));
     let failures = r.get("/admin/log?tenant=contoso&outcome=failure", &cookie);
@@ -530,8 +604,17 @@ fn the_log_page_filters_pages_and_exports() {
     let export = r.get("/admin/log/export?outcome=success&since=1h", &cookie);
     assert_eq!(export.status, 200);
     assert_eq!(export.header("content-type"), Some("application/x-ndjson"));
-    assert!(export.header("content-disposition").unwrap().starts_with("attachment;"));
-    let lines: Vec<Value> = export.body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(
+        export
+            .header("content-disposition")
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    let lines: Vec<Value> = export
+        .body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 60);
     assert_eq!(lines[0]["name"], "user0@contoso.com");
     assert!(!export.body.contains(&r.token));
@@ -540,5 +623,9 @@ fn the_log_page_filters_pages_and_exports() {
     assert!(overview.body.contains("<svg"), "a chart per tenant");
     assert!(overview.body.contains("61 requests"), "{}", overview.body);
     assert!(overview.body.contains("60 users"));
-    assert!(r.get("/admin?by=hour", &cookie).body.contains("requests per hour"));
+    assert!(
+        r.get("/admin?by=hour", &cookie)
+            .body
+            .contains("requests per hour")
+    );
 }

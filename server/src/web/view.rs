@@ -19,11 +19,14 @@ header { background:#1d2330; color:#fff; padding:0 24px; display:flex; align-ite
 header .brand { font-weight:700; letter-spacing:.3px; }
 header nav a { color:#c9d2e3; text-decoration:none; margin-right:16px; }
 header nav a.on, header nav a:hover { color:#fff; }
-header form { margin-left:auto; }
+header form.inline { margin-left:auto; }
 main { max-width:1180px; margin:24px auto; padding:0 24px; }
 h1 { font-size:22px; margin:0 0 16px; }
 h2 { font-size:17px; margin:24px 0 8px; }
 .card { background:#fff; border:1px solid var(--line); border-radius:8px; padding:16px 18px; margin-bottom:18px; }
+.card > h2:first-child { margin-top:0; }
+.below { margin-top:12px; }
+.scroll { overflow:auto; max-height:480px; }
 table { border-collapse:collapse; width:100%; background:#fff; }
 th, td { text-align:left; padding:6px 10px; border-bottom:1px solid var(--line); vertical-align:top; }
 th { font-size:12px; text-transform:uppercase; color:var(--muted); letter-spacing:.4px; }
@@ -65,6 +68,7 @@ pub(crate) enum Nav {
 }
 
 /// The page frame: header, navigation, logout form (with the CSRF token).
+/// No inline `style` attributes: the Content-Security-Policy forbids them.
 pub(crate) fn layout(title: &str, nav: Nav, csrf: Option<&str>, body: Markup) -> Markup {
     let link = |href: &str, label: &str, this: Nav| {
         html! { a href=(href) class=[(nav == this).then_some("on")] { (label) } }
@@ -191,7 +195,7 @@ pub(crate) fn chart_since(now: OffsetDateTime, hourly: bool) -> String {
 pub(crate) fn chart(buckets: &[Bucket], slots: &[String], hourly: bool) -> Markup {
     let (bar, gap, h, top, bottom, left) = (14.0, 3.0, 110.0, 14.0, 18.0, 34.0);
     let max = buckets.iter().map(|b| b.total).max().unwrap_or(0).max(1);
-    let width = left + slots.len() as f64 * (bar + gap) + 6.0;
+    let width = left + slots.len() as f64 * (bar + gap) + 24.0;
     let plot = h - top - bottom;
     let find = |s: &str| buckets.iter().find(|b| b.start == s);
     let label = |s: &str| -> String {
@@ -223,7 +227,8 @@ pub(crate) fn chart(buckets: &[Bucket], slots: &[String], hourly: bool) -> Marku
                         rect x=(x) y=(top + plot - fh) width=(bar) height=(fh) fill="#c8372d" {}
                     }
                 }
-                @if i % (if hourly { 12 } else { 3 }) == 0 || i + 1 == slots.len() {
+                // Labels counted from the newest slot, so the last one always has one.
+                @if (slots.len() - 1 - i) % (if hourly { 12 } else { 3 }) == 0 {
                     text x=(x) y=(h - 4.0) { (label(s)) }
                 }
             }
@@ -266,7 +271,7 @@ pub(crate) fn overview(
             div.grid {
                 @for t in tenants {
                     div.card {
-                        h2 style="margin-top:0" {
+                        h2 {
                             a href={"/admin/tenants/" (t.name)} { (t.name) }
                             @if !t.enabled { " " span.pill.failure { "provisioning disabled" } }
                         }
@@ -313,14 +318,14 @@ pub(crate) fn tokens(
             (flash(msg))
             @if let Some(t) = created {
                 div.card #new-token {
-                    h2 style="margin-top:0" { "Token " code { (t.id) } " for tenant " (t.tenant) }
+                    h2 { "Token " code { (t.id) } " for tenant " (t.tenant) }
                     p { "Copy it now: it is shown only this once (only its SHA-256 is stored)." }
                     p.secret.mono #token-secret { (t.secret) }
                     p { "In Entra: Provisioning → Admin Credentials. Tenant URL " code { (tenant_url) } ", Secret Token as above." }
                 }
             }
             div.card {
-                h2 style="margin-top:0" { "Tenants" }
+                h2 { "Tenants" }
                 table {
                     thead { tr { th { "Tenant" } th { "Created" } th.num { "Active tokens" } th {} } }
                     tbody {
@@ -334,14 +339,14 @@ pub(crate) fn tokens(
                         }
                     }
                 }
-                form.filters method="post" action="/admin/tenants" style="margin-top:12px" {
+                form.filters.below method="post" action="/admin/tenants" {
                     input type="hidden" name="csrf" value=(csrf);
                     div { label for="tenant-name" { "New tenant" } input #tenant-name name="name" placeholder="contoso" required; }
                     button type="submit" { "Create tenant" }
                 }
             }
             div.card {
-                h2 style="margin-top:0" { "Tokens" }
+                h2 { "Tokens" }
                 table #tokens {
                     thead { tr { th { "Id" } th { "Tenant" } th { "Label" } th { "Created" } th { "Revoked" } th {} } }
                     tbody {
@@ -364,7 +369,7 @@ pub(crate) fn tokens(
                         }
                     }
                 }
-                form.filters method="post" action="/admin/tokens" style="margin-top:12px" {
+                form.filters.below method="post" action="/admin/tokens" {
                     input type="hidden" name="csrf" value=(csrf);
                     div { label for="token-tenant" { "Tenant" }
                         select #token-tenant name="tenant" {
@@ -554,12 +559,12 @@ pub(crate) fn review(csrf: &str, rows: &[Hidden], tenant: &str, msg: Option<&str
             h1 { "Review queue" @if !tenant.is_empty() { " · " (tenant) } }
             (flash(msg))
             div.card #review-queue {
-                h2 style="margin-top:0" { "Deletions awaiting review" }
+                h2 { "Deletions awaiting review" }
                 p.hint { "Tenants with deletion = review: the IdP deleted these users; they are deactivated and hidden until you approve (removed for good) or restore them." }
                 (table(&queued, "Approve deletion"))
             }
             div.card #soft-deleted {
-                h2 style="margin-top:0" { "Soft-deleted users" }
+                h2 { "Soft-deleted users" }
                 p.hint { "Tenants with deletion = soft: hidden from the IdP, kept here." }
                 (table(&deleted, "Delete for good"))
             }
@@ -598,12 +603,12 @@ pub(crate) fn tenant(
                 a href={"/admin/log?tenant=" (name)} { "log" }
             }
             div.card {
-                h2 style="margin-top:0" { "Requests per day" }
+                h2 { "Requests per day" }
                 p { (summary.total) " requests, " (summary.failures) " failed (error rate " (pct(summary.failures, summary.total)) ") in 14 days" }
                 (chart(&summary.buckets, slots, false))
             }
             div.card {
-                h2 style="margin-top:0" { "Provisioning policies" }
+                h2 { "Provisioning policies" }
                 p.hint {
                     @match origin {
                         PolicyOrigin::Default => "This tenant uses the server's default policies.",
@@ -764,9 +769,8 @@ pub(crate) fn resource(
             (log_table(history))
             @if let Some(json) = shown {
                 h2 { "As stored" }
-                pre.card.mono style="overflow:auto; max-height:480px" { (json) }
+                pre.card.mono.scroll { (json) }
             }
         },
     )
 }
-
