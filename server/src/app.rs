@@ -160,7 +160,7 @@ async fn track(State(st): State<AppState>, mut req: Request, next: Next) -> Resp
     let status = resp.status().as_u16();
     st.metrics.observe(status, latency);
     let tenant = match (&token, status) {
-        (Some(t), s) if s != 401 => st.admin.recent_principal(&t).map(|p| p.tenant),
+        (Some(t), s) if s != 401 => st.admin.recent_principal(t).map(|p| p.tenant),
         _ => None,
     };
     if status == 401 {

@@ -48,7 +48,7 @@ pub(crate) fn clear_cookie(secure: bool) -> String {
 }
 
 /// The session id sent in the request's cookies, if any.
-pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, secure: bool) -> Option<&'a str> {
+pub(crate) fn cookie_value(headers: &HeaderMap, secure: bool) -> Option<&str> {
     let name = cookie_name(secure);
     headers
         .get_all(http::header::COOKIE)
