@@ -188,6 +188,12 @@ pub(crate) struct ServeArgs {
     /// at start and every hour. [default: 90]
     #[arg(long, env = "SCIMKIT_LOG_RETENTION_DAYS", value_name = "DAYS")]
     pub(crate) log_retention_days: Option<u32>,
+
+    /// POST every provisioning event (created, deactivated, deleted, …) as JSON
+    /// to this http:// URL (for example a relay on this machine). No bodies,
+    /// only kind, tenant, id and name. [default: none]
+    #[arg(long, env = "SCIMKIT_EVENT_WEBHOOK", value_name = "URL")]
+    pub(crate) event_webhook: Option<String>,
 }
 
 /// The log format.
@@ -254,6 +260,7 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     log: Option<String>,
     log_retention_days: Option<u32>,
+    event_webhook: Option<String>,
     /// The default policies of every tenant.
     policies: Option<PolicyFile>,
     /// Per-tenant settings.
@@ -301,6 +308,8 @@ pub(crate) struct ServeSettings {
     pub(crate) default_policies: Policies,
     /// Policies of the tenants named in the file (set at start).
     pub(crate) tenant_policies: Vec<(String, Policies)>,
+    /// Where events are POSTed.
+    pub(crate) event_webhook: Option<crate::events::Webhook>,
 }
 
 /// A configuration mistake, reported before anything starts.
@@ -449,6 +458,12 @@ impl ServeArgs {
                 "--log-retention-days must be at least 1".to_owned(),
             ));
         }
+        let event_webhook = self
+            .event_webhook
+            .or(f.event_webhook)
+            .map(|u| crate::events::Webhook::parse(&u))
+            .transpose()
+            .map_err(ConfigError::Invalid)?;
         let max_body_size = self
             .max_body_size
             .or(f.max_body_size)
@@ -476,6 +491,7 @@ impl ServeArgs {
             log_retention_days,
             default_policies,
             tenant_policies,
+            event_webhook,
         })
     }
 }

@@ -70,7 +70,15 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
             move |tenant: &str| scimkit::policy::PolicySource::policies(&*p, tenant)
         })
         .shared_log(log.clone() as Arc<dyn scimkit::ProvisioningLog>)
-        .on_event(crate::events::log_event);
+        .on_event({
+            let hook = s.event_webhook.clone().map(crate::events::start_webhook);
+            move |e: &scimkit::Event| {
+                crate::events::log_event(e);
+                if let Some(h) = &hook {
+                    h.send(e);
+                }
+            }
+        });
     if let Some(public) = &s.public_url {
         builder = builder.base_url(&format!("{public}{}", s.base_path));
     }

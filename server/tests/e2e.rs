@@ -919,3 +919,94 @@ fn server_logs_contain_secret(dir: &tempfile::TempDir, secret: &str) -> bool {
     let bytes = std::fs::read(dir.path().join("admin.db")).unwrap();
     bytes.windows(secret.len()).any(|w| w == secret.as_bytes())
 }
+
+/// A webhook receiver on 127.0.0.1: answers 204 to each POST and hands its JSON
+/// body over.
+fn webhook_receiver() -> (std::net::SocketAddr, std::sync::mpsc::Receiver<Value>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { break };
+            conn.set_read_timeout(Some(common::WAIT)).unwrap();
+            let mut raw = Vec::new();
+            let mut buf = [0u8; 4096];
+            let body = loop {
+                let Ok(n) = conn.read(&mut buf) else {
+                    break None;
+                };
+                if n == 0 {
+                    break None;
+                }
+                raw.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&raw).into_owned();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        assert!(head.starts_with("POST /hooks/scim HTTP/1.1"), "{head}");
+                        break Some(body[..len].to_owned());
+                    }
+                }
+            };
+            let _ = conn.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+            if let Some(b) = body {
+                if tx.send(serde_json::from_str(&b).unwrap()).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    (addr, rx)
+}
+
+#[test]
+fn events_are_logged_and_posted_to_the_webhook() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hook.db");
+    let (hook, events) = webhook_receiver();
+    let url = format!("http://{hook}/hooks/scim");
+    let mut server = Start::new(&db).args(&["--event-webhook", &url]).spawn();
+    let c = server.client(&server.banner_token());
+    let (s, u) = c.call(
+        "POST",
+        "/Users",
+        Some(&json!({"schemas": [USER], "userName": "hook@contoso.com", "password": "Secret-123"})),
+    );
+    assert_eq!(s, 201, "{u}");
+    let id = u["id"].as_str().unwrap();
+    let r = c.send(
+        "PATCH",
+        &format!("/Users/{id}"),
+        Some(&patch(
+            json!([{"op": "Replace", "path": "active", "value": false}]),
+        )),
+    );
+    assert!(r.status == 200 || r.status == 204);
+    let mut kinds = Vec::new();
+    while kinds.len() < 3 {
+        let e = events
+            .recv_timeout(common::WAIT)
+            .expect("an event on the webhook");
+        assert_eq!(
+            (e["tenant"].as_str(), e["id"].as_str()),
+            (Some("default"), Some(id))
+        );
+        assert_eq!(e["name"], "hook@contoso.com");
+        assert!(e.get("password").is_none() && !e.to_string().contains("Secret-123"));
+        kinds.push(e["kind"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(kinds, ["created", "updated", "deactivated"]);
+    let line = server.wait_log(|v| v["kind"] == "deactivated");
+    assert_eq!(line["target"], "scimkit::events");
+    assert_eq!(line["name"], "hook@contoso.com");
+    assert!(!server.logs().contains("Secret-123"));
+    assert!(server.stop().success());
+}
