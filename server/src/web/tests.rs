@@ -511,6 +511,13 @@ fn tokens_are_created_shown_once_and_revoked() {
 #[test]
 fn policies_are_edited_and_apply_to_the_next_request() {
     let r = rig(false);
+    let kept = r.scim(
+        &r.token,
+        "POST",
+        "/Users",
+        Some(json!({"userName": "kept@contoso.com"})),
+    );
+    let kept = kept.json()["id"].as_str().unwrap().to_owned();
     let (cookie, csrf) = r.login();
     let page = r.get("/admin/tenants/contoso", &cookie);
     assert!(
@@ -534,8 +541,13 @@ fn policies_are_edited_and_apply_to_the_next_request() {
     assert_eq!(origin, crate::policies::PolicyOrigin::Admin);
     assert!(!p.enabled, "an unchecked box is off");
     assert_eq!(p.groups, scimkit::GroupPolicy::Refuse);
-    // Disabled: every SCIM request is 403, nothing changes.
+    // Disabled: every SCIM request is 403, nothing changes, nothing is deleted.
     assert_eq!(r.scim(&r.token, "GET", "/Users", None).status, 403);
+    assert_eq!(
+        r.scim(&r.token, "DELETE", &format!("/Users/{kept}"), None)
+            .status,
+        403
+    );
     let resp = save(&[
         ("enabled", "on"),
         ("deletion", "hard"),
@@ -545,6 +557,11 @@ fn policies_are_edited_and_apply_to_the_next_request() {
     assert_eq!(resp.status, 303);
     assert_eq!(r.scim(&r.token, "GET", "/Groups", None).status, 403);
     assert_eq!(r.scim(&r.token, "GET", "/Users", None).status, 200);
+    assert_eq!(
+        r.scim(&r.token, "GET", &format!("/Users/{kept}"), None)
+            .status,
+        200
+    );
     // Bad values are explained, nothing saved.
     let resp = save(&[
         ("enabled", "on"),
@@ -628,4 +645,31 @@ fn the_log_page_filters_pages_and_exports() {
             .body
             .contains("requests per hour")
     );
+}
+
+#[test]
+fn groups_are_listed_with_their_history() {
+    let r = rig(false);
+    let g = r.scim(
+        &r.token,
+        "POST",
+        "/Groups",
+        Some(json!({"displayName": "Finance & <Ops>"})),
+    );
+    assert_eq!(g.status, 201, "{}", g.body);
+    let id = g.json()["id"].as_str().unwrap().to_owned();
+    let (cookie, _) = r.login();
+    let list = r.get("/admin/tenants/contoso/groups", &cookie);
+    assert_eq!(list.status, 200);
+    assert!(
+        list.body.contains("Finance &amp; &lt;Ops&gt;"),
+        "{}",
+        list.body
+    );
+    let one = r.get(&format!("/admin/tenants/contoso/groups/{id}"), &cookie);
+    assert_eq!(one.status, 200);
+    assert!(one.body.contains("POST /Groups"));
+    assert_eq!(r.get("/admin/tenants/contoso/widgets", &cookie).status, 404);
+    let gone = r.get("/admin/tenants/contoso/users/no-such-id", &cookie);
+    assert!(gone.body.contains("Not found"));
 }
