@@ -5,12 +5,16 @@
 // Doc comments here are `--help` text, where URLs are plain text.
 #![allow(rustdoc::bare_urls)]
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use scimkit::Policies;
 use serde::Deserialize;
+
+use crate::policies::PolicyFile;
 
 const AFTER_HELP: &str = "\
 Every option can also come from an environment variable (shown as [env: …]) or
@@ -23,6 +27,18 @@ names with '_' for '-', for example:
     public_url = \"https://scim.example.com\"
     tls_cert = \"/etc/scimkit/cert.pem\"
     tls_key = \"/etc/scimkit/key.pem\"
+    log_retention_days = 90
+
+    # Provisioning policies: [policies] for every tenant, [tenants.NAME.policies]
+    # for one (the tenant is created if missing). Set at every start; the admin
+    # page can change them until the next start.
+    [tenants.contoso.policies]
+    enabled = true                      # false: every SCIM request answers 403
+    deletion = \"review\"                 # hard | soft | review
+    groups = \"full\"                     # full | update-only | refuse | ignore
+    link_existing = \"username\"          # off | username | username-or-email
+    require_guid_external_id = false
+    rename_on_deactivate = \"deactivated-{id}-{userName}\"
 
 A flag beats its environment variable, which beats the file. Relative paths in
 the file are relative to the file's directory.
@@ -98,6 +114,12 @@ pub(crate) enum Command {
     /// --config file).
     #[command(subcommand)]
     Sync(SyncCommand),
+    /// The admin page's credentials.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// The provisioning log (every change and every rejected request).
+    #[command(subcommand)]
+    Log(LogCommand),
 }
 
 /// `scimkit sync …`.
@@ -112,6 +134,41 @@ pub(crate) enum SyncCommand {
         /// Read everything, change nothing, print the plan.
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+/// `scimkit admin …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdminCommand {
+    /// Set the password of the admin page (/admin). Reads it from standard
+    /// input (one line) or, on a terminal, prompts twice without echo. Only an
+    /// Argon2id hash is stored; open sessions end.
+    SetPassword,
+}
+
+/// `scimkit log …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum LogCommand {
+    /// Write provisioning log entries as JSON lines (oldest first) to standard
+    /// output.
+    Export {
+        /// Only this tenant's entries.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only entries at or after this time: RFC 3339, a date (2024-05-01) or
+        /// an age (90m, 24h, 7d).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Only entries before this time (same forms as --since).
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        /// Only entries about this user or group (userName / displayName,
+        /// case-insensitive).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Only entries with this outcome.
+        #[arg(long, value_parser = ["success", "failure", "ignored"])]
+        outcome: Option<String>,
     },
 }
 
@@ -169,6 +226,17 @@ pub(crate) struct ServeArgs {
     /// `schedule`. [default: each table's schedule]
     #[arg(long, env = "SCIMKIT_SYNC_SCHEDULE", value_name = "SCHEDULE")]
     pub(crate) sync_schedule: Option<scimkit_graph::Schedule>,
+
+    /// How many days provisioning log entries are kept; older ones are deleted
+    /// at start and every hour. [default: 90]
+    #[arg(long, env = "SCIMKIT_LOG_RETENTION_DAYS", value_name = "DAYS")]
+    pub(crate) log_retention_days: Option<u32>,
+
+    /// POST every provisioning event (created, deactivated, deleted, …) as JSON
+    /// to this http:// URL (for example a relay on this machine). No bodies,
+    /// only kind, tenant, id and name. [default: none]
+    #[arg(long, env = "SCIMKIT_EVENT_WEBHOOK", value_name = "URL")]
+    pub(crate) event_webhook: Option<String>,
 }
 
 /// The log format.
@@ -238,6 +306,20 @@ struct FileConfig {
     sync_state: Option<PathBuf>,
     #[serde(default)]
     sync: Vec<scimkit_graph::SyncConfig>,
+    log_retention_days: Option<u32>,
+    event_webhook: Option<String>,
+    /// The default policies of every tenant.
+    policies: Option<PolicyFile>,
+    /// Per-tenant settings.
+    #[serde(default)]
+    tenants: BTreeMap<String, TenantFile>,
+}
+
+/// `[tenants.NAME]` in the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantFile {
+    policies: Option<PolicyFile>,
 }
 
 /// Where the data lives.
@@ -256,7 +338,7 @@ pub(crate) struct DbSettings {
 }
 
 /// `serve`'s options, resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ServeSettings {
     pub(crate) db: DbSettings,
     pub(crate) listen: SocketAddr,
@@ -268,6 +350,14 @@ pub(crate) struct ServeSettings {
     pub(crate) log_format: LogFormat,
     pub(crate) log: String,
     pub(crate) sync: SyncSettings,
+    /// Days the provisioning log keeps entries.
+    pub(crate) log_retention_days: u32,
+    /// Policies of tenants without their own.
+    pub(crate) default_policies: Policies,
+    /// Policies of the tenants named in the file (set at start).
+    pub(crate) tenant_policies: Vec<(String, Policies)>,
+    /// Where events are POSTed.
+    pub(crate) event_webhook: Option<crate::events::Webhook>,
 }
 
 /// The Graph syncs of the config file, resolved.
@@ -452,6 +542,41 @@ impl ServeArgs {
                 ));
             }
         };
+        let default_policies = match &f.policies {
+            Some(p) => p
+                .apply(&Policies::default())
+                .map_err(|e| ConfigError::Invalid(format!("[policies]: {e}")))?,
+            None => Policies::default(),
+        };
+        let mut tenant_policies = Vec::new();
+        for (name, t) in &f.tenants {
+            if let Some(p) = &t.policies {
+                let p = p
+                    .apply(&default_policies)
+                    .map_err(|e| ConfigError::Invalid(format!("[tenants.{name}.policies]: {e}")))?;
+                tenant_policies.push((name.clone(), p));
+            }
+        }
+        if base_path == "/admin" || base_path.starts_with("/admin/") {
+            return Err(ConfigError::Invalid(
+                "--base-path must not be under /admin: the admin page is served there".to_owned(),
+            ));
+        }
+        let log_retention_days = self
+            .log_retention_days
+            .or(f.log_retention_days)
+            .unwrap_or(90);
+        if log_retention_days == 0 {
+            return Err(ConfigError::Invalid(
+                "--log-retention-days must be at least 1".to_owned(),
+            ));
+        }
+        let event_webhook = self
+            .event_webhook
+            .or(f.event_webhook)
+            .map(|u| crate::events::Webhook::parse(&u))
+            .transpose()
+            .map_err(ConfigError::Invalid)?;
         let max_body_size = self
             .max_body_size
             .or(f.max_body_size)
@@ -477,6 +602,10 @@ impl ServeArgs {
             log_format: self.log_format.or(f.log_format).unwrap_or(LogFormat::Text),
             log: self.log.or(f.log).unwrap_or_else(|| "info".to_owned()),
             sync,
+            log_retention_days,
+            default_policies,
+            tenant_policies,
+            event_webhook,
         })
     }
 }
@@ -586,6 +715,39 @@ mod tests {
             e.to_string(),
             "[[sync]] table 1 (\"a\"): invalid sync configuration: client_id is required"
         );
+    }
+
+    #[test]
+    fn policies_come_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        std::fs::write(
+            &path,
+            "log_retention_days = 7\n[policies]\ngroups = \"ignore\"\n\
+             [tenants.contoso.policies]\ndeletion = \"review\"\n\
+             [tenants.fabrikam.policies]\nenabled = false\n",
+        )
+        .unwrap();
+        let s = serve(&["serve", "--config", path.to_str().unwrap()]).unwrap();
+        assert_eq!(s.log_retention_days, 7);
+        assert_eq!(s.default_policies.groups, scimkit::GroupPolicy::Ignore);
+        let names: Vec<&str> = s.tenant_policies.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["contoso", "fabrikam"]);
+        let contoso = &s.tenant_policies[0].1;
+        assert_eq!(contoso.deletion, scimkit::DeletionPolicy::Review);
+        // Tenant sections start from the file's default.
+        assert_eq!(contoso.groups, scimkit::GroupPolicy::Ignore);
+        assert!(!s.tenant_policies[1].1.enabled);
+
+        std::fs::write(&path, "[tenants.x.policies]\ndeletion = \"later\"\n").unwrap();
+        let e = serve(&["serve", "--config", path.to_str().unwrap()]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("[tenants.x.policies]: deletion must be"),
+            "{e}"
+        );
+        assert!(serve(&["serve", "--base-path", "/admin"]).is_err());
+        assert!(serve(&["serve", "--log-retention-days", "0"]).is_err());
     }
 
     #[test]

@@ -65,6 +65,17 @@ CREATE TABLE IF NOT EXISTS scimkit_server_tokens (
     created TEXT NOT NULL,
     revoked TEXT
 );
+CREATE TABLE IF NOT EXISTS scimkit_server_policies (
+    tenant                   TEXT PRIMARY KEY REFERENCES scimkit_server_tenants(name),
+    enabled                  INTEGER NOT NULL,
+    deletion                 TEXT NOT NULL,
+    group_policy             TEXT NOT NULL,
+    link_existing            TEXT NOT NULL,
+    require_guid_external_id INTEGER NOT NULL,
+    rename_on_deactivate     TEXT,
+    updated                  TEXT NOT NULL,
+    updated_by               TEXT NOT NULL
+);
 INSERT OR IGNORE INTO scimkit_server_meta (key, value) VALUES ('schema_version', '1');
 INSERT OR IGNORE INTO scimkit_server_tenants (name, created)
     VALUES ('default', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
@@ -86,6 +97,18 @@ pub(crate) struct TokenRow {
     pub(crate) label: Option<String>,
     pub(crate) created: String,
     pub(crate) revoked: Option<String>,
+}
+
+/// A tenant's policies as stored (names as in the config file; see
+/// `crate::policies`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PolicyRow {
+    pub(crate) enabled: bool,
+    pub(crate) deletion: String,
+    pub(crate) groups: String,
+    pub(crate) link_existing: String,
+    pub(crate) require_guid_external_id: bool,
+    pub(crate) rename_on_deactivate: Option<String>,
 }
 
 /// A token just created: the only time its secret exists outside the client.
@@ -291,6 +314,120 @@ impl AdminDb {
     /// The principal of a token the engine accepted recently (for logs).
     pub(crate) fn recent_principal(&self, token: &str) -> Option<Principal> {
         self.recent.lock().get(&token_digest(token)).cloned()
+    }
+
+    /// The admin page's password hash (Argon2id PHC string), if one is set.
+    pub(crate) fn admin_password_hash(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .lock()
+            .query_row(
+                "SELECT value FROM scimkit_server_meta WHERE key = 'admin_password'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Store the admin page's password hash (replacing any previous one).
+    pub(crate) fn set_admin_password_hash(&self, hash: &str) -> Result<()> {
+        self.conn.lock().execute(
+            "INSERT INTO scimkit_server_meta (key, value) VALUES ('admin_password', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [hash],
+        )?;
+        Ok(())
+    }
+
+    /// Whether a tenant exists.
+    pub(crate) fn tenant_exists(&self, name: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .lock()
+            .query_row(
+                "SELECT 1 FROM scimkit_server_tenants WHERE name = ?1",
+                [name],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// The stored policies of a tenant (`None`: never set), and who set them
+    /// last (`config` or `admin`).
+    pub(crate) fn tenant_policies(&self, tenant: &str) -> Result<Option<(PolicyRow, String)>> {
+        Ok(self
+            .conn
+            .lock()
+            .query_row(
+                "SELECT enabled, deletion, group_policy, link_existing, require_guid_external_id,
+                        rename_on_deactivate, updated_by
+                   FROM scimkit_server_policies WHERE tenant = ?1",
+                [tenant],
+                |r| {
+                    Ok((
+                        PolicyRow {
+                            enabled: r.get(0)?,
+                            deletion: r.get(1)?,
+                            groups: r.get(2)?,
+                            link_existing: r.get(3)?,
+                            require_guid_external_id: r.get(4)?,
+                            rename_on_deactivate: r.get(5)?,
+                        },
+                        r.get(6)?,
+                    ))
+                },
+            )
+            .optional()?)
+    }
+
+    /// Store a tenant's policies (the tenant must exist).
+    pub(crate) fn set_tenant_policies(&self, tenant: &str, p: &PolicyRow, by: &str) -> Result<()> {
+        if !self.tenant_exists(tenant)? {
+            return Err(DbError::NoTenant(tenant.to_owned()));
+        }
+        self.conn.lock().execute(
+            "INSERT INTO scimkit_server_policies (tenant, enabled, deletion, group_policy,
+                    link_existing, require_guid_external_id, rename_on_deactivate, updated, updated_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (tenant) DO UPDATE SET enabled = excluded.enabled,
+                    deletion = excluded.deletion, group_policy = excluded.group_policy,
+                    link_existing = excluded.link_existing,
+                    require_guid_external_id = excluded.require_guid_external_id,
+                    rename_on_deactivate = excluded.rename_on_deactivate,
+                    updated = excluded.updated, updated_by = excluded.updated_by",
+            params![
+                tenant,
+                p.enabled,
+                p.deletion,
+                p.groups,
+                p.link_existing,
+                p.require_guid_external_id,
+                p.rename_on_deactivate,
+                scimkit::time::now(),
+                by
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The tenant and id of `token` when it is one of ours that was revoked
+    /// (to attribute a 401 in the provisioning log).
+    pub(crate) fn revoked_token(&self, token: &str) -> Result<Option<(String, String)>> {
+        let digest = token_digest(token);
+        let id = token_id(&digest);
+        let row: Option<(String, Vec<u8>)> = self
+            .conn
+            .lock()
+            .query_row(
+                "SELECT tenant, digest FROM scimkit_server_tokens WHERE id = ?1 AND revoked IS NOT NULL",
+                [&id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(row
+            .filter(|(_, stored)| bool::from(stored.as_slice().ct_eq(&digest[..])))
+            .map(|(tenant, _)| (tenant, id)))
     }
 
     /// Checkpoint the WAL into the main file, so a stopped server leaves one

@@ -11,12 +11,16 @@ mod admin;
 mod app;
 mod cli;
 mod db;
+mod events;
 mod metrics;
+mod policies;
+mod provlog;
 mod serve;
 mod store;
 mod sync;
 mod telemetry;
 mod tls;
+mod web;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -50,6 +54,16 @@ fn main() -> ExitCode {
             .map_err(Error::from)
             .and_then(|db| admin::tenant(cmd, &db)),
         Command::Sync(cmd) => sync::command(cmd, &cli.global),
+        Command::Admin(cmd) => cli
+            .global
+            .db_settings()
+            .map_err(Error::from)
+            .and_then(|db| admin::admin(cmd, &db)),
+        Command::Log(cmd) => cli
+            .global
+            .db_settings()
+            .map_err(Error::from)
+            .and_then(|db| admin::log(cmd, &db)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -18,8 +18,14 @@ use tokio_rustls::TlsAcceptor;
 use crate::Error;
 use crate::app::{self, AppState};
 use crate::cli::{Database, ServeSettings};
-use crate::db::{NewToken, TokenAuth};
+use crate::db::{AdminDb, NewToken, TokenAuth};
 use crate::metrics::Metrics;
+use crate::policies::DbPolicies;
+use crate::provlog::SqliteLog;
+use crate::web::{Sessions, WebState};
+
+/// How often old provisioning log entries are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
 
 /// How long a client may take for the TLS handshake or to send request headers.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -35,6 +41,15 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
 
     let (store, admin) = crate::store::open_database(&s.db.database)?;
     let admin = Arc::new(admin);
+    let log = Arc::new(SqliteLog::open(&path).map_err(|e| {
+        format!(
+            "cannot open the provisioning log in {}: {e}",
+            path.display()
+        )
+    })?);
+    let policies = Arc::new(DbPolicies::new(admin.clone(), s.default_policies.clone()));
+    apply_file_policies(&admin, &policies, &s.tenant_policies)?;
+    admin_password_from_env(&admin)?;
     let tls = match &s.tls {
         Some((cert, key)) => Some(crate::tls::acceptor(cert, key)?),
         None => None,
@@ -49,7 +64,21 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
         .shared_store(store.clone())
         .authenticator(TokenAuth(admin.clone()))
         .base_path(&s.base_path)
-        .max_body_size(s.max_body_size);
+        .max_body_size(s.max_body_size)
+        .policy_source({
+            let p = policies.clone();
+            move |tenant: &str| scimkit::policy::PolicySource::policies(&*p, tenant)
+        })
+        .shared_log(log.clone() as Arc<dyn scimkit::ProvisioningLog>)
+        .on_event({
+            let hook = s.event_webhook.clone().map(crate::events::start_webhook);
+            move |e: &scimkit::Event| {
+                crate::events::log_event(e);
+                if let Some(h) = &hook {
+                    h.send(e);
+                }
+            }
+        });
     if let Some(public) = &s.public_url {
         builder = builder.base_url(&format!("{public}{}", s.base_path));
     }
@@ -65,12 +94,25 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
         None => {}
     }
 
+    let pruner = tokio::spawn(prune_periodically(log.clone(), s.log_retention_days));
+    let web = WebState {
+        admin: admin.clone(),
+        log: log.clone(),
+        policies,
+        scim: scim.clone(),
+        sessions: Arc::new(Sessions::default()),
+        secure: tls.is_some(),
+        file_tenants: Arc::new(s.tenant_policies.iter().map(|(n, _)| n.clone()).collect()),
+        public_url: s.public_url.as_deref().map(Arc::from),
+        login_gate: Arc::new(tokio::sync::Semaphore::new(1)),
+    };
     let state = AppState {
         admin: admin.clone(),
+        log: log.clone(),
         metrics: Arc::new(Metrics::default()),
         base_path: s.base_path.as_str().into(),
     };
-    let app = app::router(scim, state);
+    let app = app::router(scim, state, web);
     // Scheduled Graph syncs; they stop with the server.
     let syncs = crate::sync::spawn_scheduled(&store, &admin, &s.sync)?;
     drop(store);
@@ -132,6 +174,9 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
     // The engine (and the store it holds) goes with the app.
     drop(syncs);
     drop(app);
+    pruner.abort();
+    let _ = pruner.await;
+    drop(log);
     match Arc::try_unwrap(admin) {
         Ok(admin) => admin
             .close()
@@ -140,6 +185,78 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
     }
     tracing::info!("shutdown complete");
     Ok(())
+}
+
+/// The config file's per-tenant policies, stored at every start (tenants
+/// created when missing).
+fn apply_file_policies(
+    admin: &AdminDb,
+    policies: &DbPolicies,
+    tenants: &[(String, scimkit::Policies)],
+) -> Result<(), Error> {
+    for (name, p) in tenants {
+        if !admin.tenant_exists(name)? {
+            admin.create_tenant(name)?;
+            tracing::info!(tenant = %name, "tenant created from the config file");
+        }
+        policies.set(name, p, "config")?;
+        tracing::info!(
+            tenant = %name,
+            enabled = p.enabled,
+            deletion = crate::policies::deletion_name(p.deletion),
+            groups = crate::policies::group_name(p.groups),
+            link_existing = crate::policies::link_name(p.link_existing),
+            "policies set from the config file"
+        );
+    }
+    Ok(())
+}
+
+/// First start: the admin password from `SCIMKIT_ADMIN_PASSWORD`, when none is
+/// stored yet (a stored one is only changed by `scimkit admin set-password`).
+fn admin_password_from_env(admin: &AdminDb) -> Result<(), Error> {
+    let env = std::env::var("SCIMKIT_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    match (admin.admin_password_hash()?, env) {
+        (None, Some(pw)) => {
+            let hash = scimkit::auth::hash_password(&pw)
+                .map_err(|e| format!("cannot hash the admin password: {e}"))?;
+            admin.set_admin_password_hash(&hash)?;
+            tracing::info!(
+                "admin password set from SCIMKIT_ADMIN_PASSWORD; the admin page is at /admin"
+            );
+        }
+        (None, None) => tracing::warn!(
+            "the admin page (/admin) has no password yet: set one with `scimkit admin set-password`"
+        ),
+        (Some(_), Some(_)) => tracing::info!(
+            "SCIMKIT_ADMIN_PASSWORD ignored: an admin password is already set (change it with `scimkit admin set-password`)"
+        ),
+        (Some(_), None) => {}
+    }
+    Ok(())
+}
+
+/// Delete provisioning log entries older than the retention, now and then
+/// every hour.
+async fn prune_periodically(log: Arc<SqliteLog>, days: u32) {
+    loop {
+        let l = log.clone();
+        match tokio::task::spawn_blocking(move || l.prune_days(days)).await {
+            Ok(Ok(n)) if n > 0 => {
+                tracing::info!(
+                    deleted = n,
+                    retention_days = days,
+                    "provisioning log pruned"
+                )
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = ?e, "cannot prune the provisioning log"),
+            Err(e) => tracing::error!(error = %e, "provisioning log pruning failed"),
+        }
+        tokio::time::sleep(PRUNE_EVERY).await;
+    }
 }
 
 /// The URL an administrator pastes into Entra as "Tenant URL".

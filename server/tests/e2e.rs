@@ -87,7 +87,7 @@ fn work_phone<'a>(u: &'a Value, kind: &str) -> &'a Value {
 fn entra_provisioning_flows_over_http_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("scimkit.db");
-    let server = Start::new(&db).spawn();
+    let mut server = Start::new(&db).spawn();
     let token = server.banner_token();
     assert_eq!(
         server.wait_stdout("Tenant URL:").split_whitespace().last(),
@@ -282,11 +282,9 @@ fn entra_provisioning_flows_over_http_on_sqlite() {
         !logs.contains("alicia@contoso.com"),
         "a body or query leaked into the logs"
     );
-    let line = logs
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|v| v["message"] == "request" && v["method"] == "DELETE" && v["status"] == 204)
-        .expect("a request log line for the DELETE");
+    // The log line is written after the response: wait for it (bounded).
+    let line = server
+        .wait_log(|v| v["message"] == "request" && v["method"] == "DELETE" && v["status"] == 204);
     assert_eq!(line["tenant"], "default");
     assert_eq!(line["path"], format!("/scim/v2/Users/{alice_id}"));
     assert!(line["request_id"].as_str().is_some_and(|s| !s.is_empty()));
@@ -712,4 +710,301 @@ fn database_url_is_refused_until_postgres_is_built() {
     assert!(err.contains("not built yet"), "{err}");
     // Nothing was created.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+/// A form POST (or GET with no form) to the admin page with a cookie.
+fn admin_req(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> common::Resp {
+    let body: String = form
+        .iter()
+        .map(|(k, v)| format!("{}={}", q(k), q(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    request(
+        addr,
+        method,
+        path,
+        &[
+            ("Cookie", cookie),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        body.as_bytes(),
+    )
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+#[test]
+fn policies_from_toml_review_queue_and_token_revocation_on_the_admin_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("admin.db");
+    let cfg = dir.path().join("scimkit.toml");
+    std::fs::write(
+        &cfg,
+        "log_retention_days = 30\n\
+         [tenants.contoso.policies]\n\
+         deletion = \"review\"\n\
+         groups = \"refuse\"\n",
+    )
+    .unwrap();
+    // The admin password from stdin, before the first start.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scimkit"))
+        .args(["admin", "set-password", "--db"])
+        .arg(&db)
+        .env_remove("SCIMKIT_CONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse battery\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (st, _, err) = scimkit(&db, &["admin", "set-password"]);
+    assert!(!st.success() && err.contains("at least 12"), "{err}");
+
+    let mut server = Start::new(&db)
+        .args(&["--config", cfg.to_str().unwrap()])
+        // Ignored: a password is already set.
+        .env("SCIMKIT_ADMIN_PASSWORD", "not this one at all")
+        .spawn();
+    server.wait_log(|v| {
+        v["message"] == "policies set from the config file" && v["tenant"] == "contoso"
+    });
+    let (st, out, err) = scimkit(&db, &["token", "create", "--tenant", "contoso"]);
+    assert!(st.success(), "{err}");
+    let token = out
+        .split_whitespace()
+        .find(|w| w.starts_with("scimkit_"))
+        .unwrap()
+        .to_owned();
+    let token_id = out.split_whitespace().nth(2).unwrap().to_owned();
+    let c = server.client(&token);
+
+    // Policies from the file: groups refused, DELETE queues for review.
+    let (s, _) = c.call("GET", "/Groups", None);
+    assert_eq!(s, 403);
+    let (s, u) = c.call(
+        "POST",
+        "/Users",
+        Some(&entra_user("alice@contoso.com", "obj-alice", None)),
+    );
+    assert_eq!(s, 201, "{u}");
+    let id = u["id"].as_str().unwrap().to_owned();
+    let r = c.send("DELETE", &format!("/Users/{id}"), None);
+    assert_eq!(r.status, 204);
+    assert_eq!(c.send("GET", &format!("/Users/{id}"), None).status, 404);
+    server.wait_log(|v| v["kind"] == "queued_for_review" && v["id"] == id.as_str());
+
+    // Log in (the env password was ignored) and find alice in the queue.
+    let addr = server.addr;
+    let bad = admin_req(
+        addr,
+        "POST",
+        "/admin/login",
+        "",
+        &[("password", "not this one at all")],
+    );
+    assert_eq!(bad.status, 401);
+    let login = admin_req(
+        addr,
+        "POST",
+        "/admin/login",
+        "",
+        &[("password", "correct horse battery")],
+    );
+    assert_eq!(login.status, 303);
+    let cookie = login
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let queue = admin_req(addr, "GET", "/admin/review", &cookie, &[]);
+    assert_eq!(queue.status, 200);
+    assert!(queue.text().contains("alice@contoso.com"));
+    let csrf = csrf_of(&queue.text());
+    let approve = format!("/admin/review/contoso/{id}/approve");
+    assert_eq!(admin_req(addr, "POST", &approve, &cookie, &[]).status, 403);
+    let done = admin_req(addr, "POST", &approve, &cookie, &[("csrf", &csrf)]);
+    assert_eq!(done.status, 303);
+    let queue = admin_req(addr, "GET", "/admin/review", &cookie, &[]);
+    assert!(!queue.text().contains("alice@contoso.com"));
+    assert_eq!(c.send("GET", &format!("/Users/{id}"), None).status, 404);
+
+    // Revoke the token on the admin page: Entra's next request is 401, and
+    // that 401 is in the provisioning log.
+    let revoke = admin_req(
+        addr,
+        "POST",
+        &format!("/admin/tokens/{token_id}/revoke"),
+        &cookie,
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(revoke.status, 303);
+    assert_eq!(c.send("GET", "/Users", None).status, 401);
+    let log = admin_req(
+        addr,
+        "GET",
+        "/admin/log?tenant=contoso&outcome=failure",
+        &cookie,
+        &[],
+    );
+    assert!(log.text().contains("token revoked"), "{}", log.text());
+    assert!(log.text().contains(">401<"));
+
+    assert!(server.stop().success());
+    assert!(!server_logs_contain_secret(&dir, &token));
+
+    // The log export from the command line (server stopped or not).
+    let (st, out, err) = scimkit(&db, &["log", "export", "--tenant", "contoso"]);
+    assert!(st.success(), "{err}");
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ops: Vec<(&str, u64)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["operation"].as_str().unwrap(),
+                l["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("read", 403),
+            ("create", 201),
+            ("delete", 204),
+            ("approve_deletion", 204),
+            ("auth", 401)
+        ],
+        "{out}"
+    );
+    assert_eq!(lines[4]["tokenId"], token_id.as_str());
+    let (st, out, _) = scimkit(
+        &db,
+        &["log", "export", "--outcome", "failure", "--since", "1d"],
+    );
+    assert!(st.success());
+    assert_eq!(out.lines().count(), 2);
+    let (st, _, err) = scimkit(&db, &["log", "export", "--since", "last week"]);
+    assert!(!st.success() && err.contains("invalid time"), "{err}");
+}
+
+/// Whether a secret reached the database file in clear (it must not).
+fn server_logs_contain_secret(dir: &tempfile::TempDir, secret: &str) -> bool {
+    let bytes = std::fs::read(dir.path().join("admin.db")).unwrap();
+    bytes.windows(secret.len()).any(|w| w == secret.as_bytes())
+}
+
+/// A webhook receiver on 127.0.0.1: answers 204 to each POST and hands its JSON
+/// body over.
+fn webhook_receiver() -> (std::net::SocketAddr, std::sync::mpsc::Receiver<Value>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { break };
+            conn.set_read_timeout(Some(common::WAIT)).unwrap();
+            let mut raw = Vec::new();
+            let mut buf = [0u8; 4096];
+            let body = loop {
+                let Ok(n) = conn.read(&mut buf) else {
+                    break None;
+                };
+                if n == 0 {
+                    break None;
+                }
+                raw.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&raw).into_owned();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        assert!(head.starts_with("POST /hooks/scim HTTP/1.1"), "{head}");
+                        break Some(body[..len].to_owned());
+                    }
+                }
+            };
+            let _ = conn.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+            if let Some(b) = body {
+                if tx.send(serde_json::from_str(&b).unwrap()).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    (addr, rx)
+}
+
+#[test]
+fn events_are_logged_and_posted_to_the_webhook() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hook.db");
+    let (hook, events) = webhook_receiver();
+    let url = format!("http://{hook}/hooks/scim");
+    let mut server = Start::new(&db).args(&["--event-webhook", &url]).spawn();
+    let c = server.client(&server.banner_token());
+    let (s, u) = c.call(
+        "POST",
+        "/Users",
+        Some(&json!({"schemas": [USER], "userName": "hook@contoso.com", "password": "Secret-123"})),
+    );
+    assert_eq!(s, 201, "{u}");
+    let id = u["id"].as_str().unwrap();
+    let r = c.send(
+        "PATCH",
+        &format!("/Users/{id}"),
+        Some(&patch(
+            json!([{"op": "Replace", "path": "active", "value": false}]),
+        )),
+    );
+    assert!(r.status == 200 || r.status == 204);
+    let mut kinds = Vec::new();
+    while kinds.len() < 3 {
+        let e = events
+            .recv_timeout(common::WAIT)
+            .expect("an event on the webhook");
+        assert_eq!(
+            (e["tenant"].as_str(), e["id"].as_str()),
+            (Some("default"), Some(id))
+        );
+        assert_eq!(e["name"], "hook@contoso.com");
+        assert!(e.get("password").is_none() && !e.to_string().contains("Secret-123"));
+        kinds.push(e["kind"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(kinds, ["created", "updated", "deactivated"]);
+    let line = server.wait_log(|v| v["kind"] == "deactivated");
+    assert_eq!(line["target"], "scimkit::events");
+    assert_eq!(line["name"], "hook@contoso.com");
+    assert!(!server.logs().contains("Secret-123"));
+    assert!(server.stop().success());
 }
