@@ -38,6 +38,14 @@ pub trait Authenticator: Send + Sync + 'static {
     fn try_authenticate(&self, token: Option<&str>) -> Result<Option<Principal>, AuthUnavailable> {
         Ok(self.authenticate(token))
     }
+
+    /// For the provisioning log of a refused request: whose credential it was,
+    /// when the token is known but no longer valid (revoked, tenant disabled).
+    /// The default knows nothing.
+    fn rejected_principal(&self, token: &str) -> Option<Principal> {
+        let _ = token;
+        None
+    }
 }
 
 /// The bearer token of a request (`Authorization: Bearer <token>`, scheme

@@ -464,7 +464,8 @@ impl ScimServer {
             Ok(Some(p)) if !p.tenant.contains('\0') => p,
             Ok(_) => {
                 let e = ScimError::unauthorized();
-                self.record_rejected(&call, request_id, &e);
+                let known = token.and_then(|t| self.inner.auth.rejected_principal(t));
+                self.record_rejected(&call, request_id, &e, known);
                 return Err(e);
             }
             Err(e) => {

@@ -1006,11 +1006,22 @@ impl ScimServer {
     }
 
     /// Record a request whose credential was rejected.
-    pub(crate) fn record_rejected(&self, call: &Call<'_>, request_id: &str, e: &ScimError) {
+    pub(crate) fn record_rejected(
+        &self,
+        call: &Call<'_>,
+        request_id: &str,
+        e: &ScimError,
+        known: Option<Principal>,
+    ) {
+        let detail = match &known {
+            Some(_) => format!("{} (token revoked or no longer valid)", e.detail()),
+            None => e.detail().to_owned(),
+        };
+        let (tenant, token_id) = known.map(|p| (p.tenant, p.token_id)).unwrap_or_default();
         self.write_log(LogEntry {
             time: crate::time::now(),
-            tenant: String::new(),
-            token_id: String::new(),
+            tenant,
+            token_id,
             request_id: request_id.to_owned(),
             method: call.method.as_str().to_owned(),
             path: call.path.clone(),
@@ -1021,7 +1032,7 @@ impl ScimServer {
             status: e.status(),
             outcome: Outcome::Failure,
             scim_type: None,
-            detail: Some(e.detail().to_owned()),
+            detail: Some(detail),
         });
     }
 

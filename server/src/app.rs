@@ -18,7 +18,6 @@ use tower_scim::ScimLayer;
 
 use crate::db::AdminDb;
 use crate::metrics::Metrics;
-use crate::provlog::SqliteLog;
 use crate::web::WebState;
 
 /// The request id header: taken from the client when usable, generated
@@ -29,8 +28,6 @@ pub(crate) const X_REQUEST_ID: &str = "x-request-id";
 #[derive(Debug, Clone)]
 pub(crate) struct AppState {
     pub(crate) admin: Arc<AdminDb>,
-    /// To attribute 401s of revoked tokens in the provisioning log.
-    pub(crate) log: Arc<SqliteLog>,
     pub(crate) metrics: Arc<Metrics>,
     /// The SCIM base path, for the 404 hint.
     pub(crate) base_path: Arc<str>,
@@ -101,24 +98,6 @@ async fn not_found(State(st): State<AppState>, req: Request) -> Response {
     resp
 }
 
-/// A 401 for one of our revoked tokens: name its tenant and token id in the
-/// provisioning log entry the engine wrote (it only saw a refused credential).
-async fn attribute_revoked(st: &AppState, token: String, request_id: String) {
-    let (admin, log) = (st.admin.clone(), st.log.clone());
-    let done = tokio::task::spawn_blocking(move || {
-        if let Some((tenant, token_id)) = admin.revoked_token(&token)? {
-            log.attribute_rejected(&request_id, &tenant, &token_id)?;
-        }
-        Ok::<_, crate::Error>(())
-    })
-    .await;
-    match done {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!(error = %e, "cannot attribute a rejected request"),
-        Err(e) => tracing::warn!(error = %e, "cannot attribute a rejected request"),
-    }
-}
-
 /// The bearer token of a request, if any.
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -159,15 +138,15 @@ async fn track(State(st): State<AppState>, mut req: Request, next: Next) -> Resp
     let latency = start.elapsed();
     let status = resp.status().as_u16();
     st.metrics.observe(status, latency);
-    let tenant = match (&token, status) {
-        (Some(t), s) if s != 401 => st.admin.recent_principal(t).map(|p| p.tenant),
-        _ => None,
-    };
-    if status == 401 {
-        if let Some(t) = &token {
-            attribute_revoked(&st, t.clone(), request_id.clone()).await;
-        }
-    }
+    // The engine puts the principal it authenticated in the response.
+    let tenant = resp
+        .extensions()
+        .get::<scimkit::Principal>()
+        .map(|p| p.tenant.clone())
+        .or_else(|| match (&token, status) {
+            (Some(t), s) if s != 401 => st.admin.recent_principal(t).map(|p| p.tenant),
+            _ => None,
+        });
     let tenant = tenant.as_deref().unwrap_or("-");
     // Whole microseconds, shown in milliseconds.
     let latency_ms = latency.as_micros() as f64 / 1000.0;

@@ -477,11 +477,28 @@ pub(crate) struct TokenAuth(pub(crate) std::sync::Arc<AdminDb>);
 
 impl Authenticator for TokenAuth {
     fn authenticate(&self, token: Option<&str>) -> Option<Principal> {
-        match self.0.lookup(token?) {
-            Ok(p) => p,
+        self.try_authenticate(token).ok().flatten()
+    }
+
+    /// A database failure answers 503 (retry), not 401 (which would make Entra
+    /// report wrong credentials).
+    fn try_authenticate(
+        &self,
+        token: Option<&str>,
+    ) -> std::result::Result<Option<Principal>, scimkit::auth::AuthUnavailable> {
+        let Some(token) = token else { return Ok(None) };
+        self.0.lookup(token).map_err(|e| {
+            tracing::error!(error = %e, "token lookup failed");
+            scimkit::auth::AuthUnavailable(Box::new(e))
+        })
+    }
+
+    /// A revoked token of ours: its tenant and id go into the provisioning log.
+    fn rejected_principal(&self, token: &str) -> Option<Principal> {
+        match self.0.revoked_token(token) {
+            Ok(found) => found.map(|(tenant, token_id)| Principal { tenant, token_id }),
             Err(e) => {
-                // The trait has no "unavailable" answer: the client gets 401.
-                tracing::error!(error = %e, "token lookup failed");
+                tracing::warn!(error = %e, "cannot attribute a rejected request");
                 None
             }
         }
@@ -517,6 +534,16 @@ mod tests {
         let rows = db.list_tokens(Some("contoso")).unwrap();
         assert_eq!(rows.len(), 1);
         assert!(rows[0].revoked.is_some());
+        // The engine's authenticator names the revoked token's owner for the
+        // provisioning log, and nobody for an unknown token.
+        let auth = TokenAuth(std::sync::Arc::new(db));
+        let owner = auth.rejected_principal(&t.secret).unwrap();
+        assert_eq!(
+            (owner.tenant.as_str(), owner.token_id.as_str()),
+            ("contoso", t.id.as_str())
+        );
+        assert!(auth.rejected_principal("scimkit_wrong").is_none());
+        assert!(auth.try_authenticate(Some(&t.secret)).unwrap().is_none());
     }
 
     #[test]

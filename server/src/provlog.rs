@@ -236,24 +236,6 @@ impl SqliteLog {
         rows.collect()
     }
 
-    /// Fill in the tenant and token id of a rejected request (the engine does
-    /// not know them: the credential was refused), when the token is one of
-    /// ours that was revoked. Returns whether an entry changed.
-    pub(crate) fn attribute_rejected(
-        &self,
-        request_id: &str,
-        tenant: &str,
-        token_id: &str,
-    ) -> rusqlite::Result<bool> {
-        let n = self.conn.lock().execute(
-            "UPDATE scimkit_server_log
-                SET tenant = ?2, token_id = ?3, detail = coalesce(detail, '') || ' (token revoked)'
-              WHERE request_id = ?1 AND operation = 'auth' AND tenant = ''",
-            params![request_id, tenant, token_id],
-        )?;
-        Ok(n > 0)
-    }
-
     /// Delete entries older than `days` days; returns how many.
     pub(crate) fn prune_days(&self, days: u32) -> StoreResult<usize> {
         let before = OffsetDateTime::now_utc() - time::Duration::days(i64::from(days));
@@ -562,24 +544,6 @@ mod tests {
                     failures: 0
                 }
             ]
-        );
-    }
-
-    #[test]
-    fn rejected_requests_can_be_attributed() {
-        let (_d, log) = log();
-        let mut e = entry("2024-01-01T10:00:00.000Z", "", "x", "x", 401);
-        e.operation = "auth".into();
-        e.request_id = "r1".into();
-        e.detail = Some("invalid token".into());
-        log.record(&e).unwrap();
-        assert!(log.attribute_rejected("r1", "contoso", "abcd0123").unwrap());
-        assert!(!log.attribute_rejected("r1", "contoso", "abcd0123").unwrap());
-        let got = log.query(&LogQuery::default()).unwrap();
-        assert_eq!(got[0].tenant, "contoso");
-        assert_eq!(
-            got[0].detail.as_deref(),
-            Some("invalid token (token revoked)")
         );
     }
 

@@ -108,7 +108,6 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
     };
     let state = AppState {
         admin: admin.clone(),
-        log: log.clone(),
         metrics: Arc::new(Metrics::default()),
         base_path: s.base_path.as_str().into(),
     };

@@ -78,7 +78,6 @@ fn rig(secure: bool) -> Rig {
     };
     let state = AppState {
         admin: admin.clone(),
-        log: log.clone(),
         metrics: Arc::new(Metrics::default()),
         base_path: "/scim/v2".into(),
     };
