@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils.module_loading import import_string
 
@@ -21,6 +22,7 @@ from scimkit import (
     PreconditionFailedError,
     Query,
     Stored,
+    UnavailableError,
     UniquenessError,
     unique_key,
 )
@@ -52,11 +54,16 @@ class UserMapper:
     ``username`` ← ``userName``, ``email`` ← the work email (else the primary,
     else the first), ``first_name``/``last_name`` ← ``name.givenName``/
     ``name.familyName``, ``is_active`` ← ``active`` (absent: active). Fields the
-    model does not have are skipped.
+    model does not have are skipped. Override ``username`` to keep tenants apart
+    in one user table (e.g. prefix the tenant).
     """
 
-    def apply(self, user: AbstractBaseUser, resource: dict[str, Any]) -> None:
-        """Set ``user``'s fields from ``resource`` (not saved)."""
+    def username(self, tenant: str, user_name: str) -> str:
+        """The user model's username for SCIM ``userName`` in ``tenant`` (default: as is)."""
+        return user_name
+
+    def apply(self, user: AbstractBaseUser, resource: dict[str, Any], tenant: str) -> None:
+        """Set ``user``'s fields from ``resource`` of ``tenant`` (not saved)."""
         model = type(user)
         fields = {f.name: f for f in model._meta.get_fields()}
 
@@ -90,6 +97,26 @@ class UserMapper:
                 if pick(e) and isinstance(e.get("value"), str):
                     return str(e["value"])
         return None
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _busy_is_unavailable(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """A locked/busy database is a temporary condition: 503 with Retry-After."""
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except OperationalError as e:
+            text = str(e).lower()
+            if "locked" in text or "busy" in text:
+                raise UnavailableError("the database is busy", retry_after=1) from e
+            raise
+
+    return wrapper
 
 
 def _on_commit(send: Callable[[], Any]) -> None:
@@ -194,6 +221,7 @@ class DjangoStore:
 
     # ===== UserStore =====
 
+    @_busy_is_unavailable
     def create(self, ctx: Ctx, kind: Kind, resource: dict[str, Any]) -> Stored:
         """Create a user (or adopt/revive one) or a group."""
         try:
@@ -318,11 +346,13 @@ class DjangoStore:
             )
         )
 
+    @_busy_is_unavailable
     def get(self, ctx: Ctx, kind: Kind, id: str, include_members: bool) -> Stored | None:
         """Read a resource (``None`` if absent)."""
         rec = self._live(ctx, kind).filter(scim_id=id).first()
         return None if rec is None else self._stored(rec, include_members)
 
+    @_busy_is_unavailable
     def replace(
         self, ctx: Ctx, kind: Kind, id: str, resource: dict[str, Any], if_version: int | None
     ) -> Stored:
@@ -407,6 +437,7 @@ class DjangoStore:
         self._add_members(ctx, rec, group, [m for v, m in wanted.items() if v not in have])
         return Stored(rec.scim_id, resource, version)
 
+    @_busy_is_unavailable
     def delete(self, ctx: Ctx, kind: Kind, id: str, if_version: int | None) -> None:
         """Delete per policy; a user also leaves every group."""
         with transaction.atomic():
@@ -456,6 +487,7 @@ class DjangoStore:
             self._remove_members(ctx, rec, rec.group, [member_id])
             ScimResource.objects.filter(pk=rec.pk).update(version=F("version") + 1)
 
+    @_busy_is_unavailable
     def query(self, ctx: Ctx, kind: Kind, query: Query) -> Page:
         """Narrow by an indexed equality when there is one, then evaluate exactly."""
         rows = self._live(ctx, kind)
@@ -478,6 +510,7 @@ class DjangoStore:
         stored = [self._stored(rec, bool(needs_members)) for rec in rows]
         return query.evaluate(stored)
 
+    @_busy_is_unavailable
     def modify_members(
         self, ctx: Ctx, group_id: str, change: MemberChange, if_version: int | None
     ) -> Stored:

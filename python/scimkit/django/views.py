@@ -56,11 +56,20 @@ def scim_view(request: HttpRequest, subpath: str = "") -> HttpResponse:
     path = request.path
     base_path = path[: len(path) - len(subpath)] if subpath else path
     server = get_server(base_path.rstrip("/"))
+    # Host and scheme as Django resolved them (ALLOWED_HOSTS, SECURE_PROXY_SSL_HEADER),
+    # for the absolute URLs in meta.location and Location.
+    headers = [
+        (name, value)
+        for name, value in request.headers.items()
+        if name.lower() not in ("host", "x-forwarded-proto", "x-forwarded-host")
+    ]
+    headers.append(("host", request.get_host()))
+    headers.append(("x-forwarded-proto", request.scheme or "http"))
     response = server.handle(
         request.method or "GET",
         escape_uri_path(path),
         query=request.META.get("QUERY_STRING", ""),
-        headers=list(request.headers.items()),
+        headers=headers,
         body=request.body,
     )
     out = HttpResponse(response.body, status=response.status)

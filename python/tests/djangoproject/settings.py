@@ -21,7 +21,7 @@ DATABASES = {
         "ENGINE": "django.db.backends.sqlite3",
         # A file in a temporary directory chosen by the test fixture.
         "NAME": os.path.join(os.environ.get("SCIMKIT_TEST_DB_DIR", "."), "db.sqlite3"),
-        "OPTIONS": {"timeout": 30},
+        "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
