@@ -5,6 +5,21 @@ from typing import Any, Literal, TypeVar, final
 
 from scimkit.store import Page, Stored
 
+__all__ = [
+    "Ctx",
+    "Event",
+    "MemberChange",
+    "MemoryStore",
+    "Query",
+    "Response",
+    "Server",
+    "__version__",
+    "member_change",
+    "run_store_check",
+    "store_checks",
+    "unique_key",
+]
+
 _T = TypeVar("_T")
 
 __version__: str
@@ -137,9 +152,7 @@ class Query:
         """Whether Groups should include ``members``."""
     def matches(self, resource: dict[str, Any] | str | bytes) -> bool:
         """Whether ``resource`` matches the filter (``True`` without a filter)."""
-    def compare(
-        self, a: dict[str, Any] | str | bytes, b: dict[str, Any] | str | bytes
-    ) -> int:
+    def compare(self, a: dict[str, Any] | str | bytes, b: dict[str, Any] | str | bytes) -> int:
         """Compare two resources in the query's order (sort, then ``id``): -1, 0 or 1."""
     def paginate(self, items: Iterable[_T]) -> tuple[list[_T], str | None]:
         """The requested page of already filtered and sorted ``items``, and the next cursor."""

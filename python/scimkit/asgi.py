@@ -94,7 +94,9 @@ def make_app(server: Server) -> ASGIApplication:
             {
                 "type": "http.response.start",
                 "status": response.status,
-                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers],
+                "headers": [
+                    (k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers
+                ],
             }
         )
         await send({"type": "http.response.body", "body": response.body})

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 import scimkit
+
+# The stage script tests the installed wheel: make sure that is what was imported.
+_required = os.environ.get("SCIMKIT_REQUIRE_INSTALLED")
+if _required and not os.path.abspath(scimkit.__file__).startswith(os.path.abspath(_required)):
+    raise RuntimeError(f"scimkit imported from {scimkit.__file__}, not from {_required}")
 
 TOKEN = "s3cret"
 TENANT = "contoso"

@@ -12,10 +12,10 @@ import scimkit.asgi
 
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
-from starlette.applications import Starlette  # noqa: E402
-from starlette.responses import PlainTextResponse  # noqa: E402
-from starlette.routing import Mount, Route  # noqa: E402
-from starlette.testclient import TestClient  # noqa: E402
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route
+from starlette.testclient import TestClient
 
 AUTH = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/scim+json"}
 
@@ -46,11 +46,16 @@ def test_entra_flow_through_starlette(client: TestClient) -> None:
     assert r.json()["totalResults"] == 0
     assert r.headers["content-type"] == "application/scim+json"
     assert client.get("/scim/v2/Users").status_code == 401
-    r = client.post("/scim/v2/Users", content=json.dumps(entra_user("al@contoso.com")), headers=AUTH)
+    r = client.post(
+        "/scim/v2/Users", content=json.dumps(entra_user("al@contoso.com")), headers=AUTH
+    )
     assert r.status_code == 201
     uid = r.json()["id"]
     assert r.headers["location"] == f"http://testserver/scim/v2/Users/{uid}"
-    patch = {"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "active", "value": False}]}
+    patch = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "Replace", "path": "active", "value": False}],
+    }
     r = client.patch(f"/scim/v2/Users/{uid}", content=json.dumps(patch), headers=AUTH)
     assert r.status_code in (200, 204)
     assert client.get(f"/scim/v2/Users/{uid}", headers=AUTH).json()["active"] is False
@@ -73,4 +78,6 @@ def test_request_path_without_raw_path() -> None:
     assert scimkit.asgi.request_path({"path": "/Users/a b", "root_path": "/scim/v2"}) == (
         "/scim/v2/Users/a%20b"
     )
-    assert scimkit.asgi.request_path({"raw_path": b"/scim/v2/Users/%C3%A9"}) == "/scim/v2/Users/%C3%A9"
+    assert (
+        scimkit.asgi.request_path({"raw_path": b"/scim/v2/Users/%C3%A9"}) == "/scim/v2/Users/%C3%A9"
+    )

@@ -17,8 +17,8 @@ from conftest import ENTERPRISE, GROUP_SCHEMA, PATCH_OP, entra_user
 
 pytest.importorskip("django")
 
-import django  # noqa: E402
-from django.core.management import call_command  # noqa: E402
+import django
+from django.core.management import call_command
 
 TOKEN = "entra-secret"
 SCIM = "application/scim+json"
@@ -31,7 +31,7 @@ def django_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     os.environ["DJANGO_SETTINGS_MODULE"] = "djangoproject.settings"
     django.setup()
     call_command("migrate", verbosity=0)
-    yield db_dir
+    return db_dir
 
 
 @pytest.fixture(autouse=True)
@@ -145,7 +145,11 @@ def test_entra_flow_maps_onto_django_users_and_groups(entra: Entra, signals: Sig
         "schemas": [PATCH_OP],
         "Operations": [
             {"op": "Replace", "value": {"name.givenName": "Alicia", "displayName": "Alicia Smith"}},
-            {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "alicia@contoso.com"},
+            {
+                "op": "Replace",
+                "path": 'emails[type eq "work"].value',
+                "value": "alicia@contoso.com",
+            },
             {"op": "Replace", "path": f"{ENTERPRISE}:department", "value": "Research"},
         ],
     }
@@ -157,7 +161,10 @@ def test_entra_flow_maps_onto_django_users_and_groups(entra: Entra, signals: Sig
     assert got["meta"]["version"] == 'W/"2"'
     # Deactivate (Entra soft delete) and reactivate.
     signals.seen.clear()
-    off = {"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]}
+    off = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "Replace", "path": "active", "value": "False"}],
+    }
     assert entra("PATCH", f"/Users/{uid}", off).status_code in (200, 204)
     assert _user("alice@contoso.com").is_active is False
     assert signals.names() == ["user_updated", "user_deactivated"]
@@ -176,7 +183,9 @@ def test_entra_flow_maps_onto_django_users_and_groups(entra: Entra, signals: Sig
     signals.seen.clear()
     add = {
         "schemas": [PATCH_OP],
-        "Operations": [{"op": "Add", "path": "members", "value": [{"value": uid}, {"value": bob_id}]}],
+        "Operations": [
+            {"op": "Add", "path": "members", "value": [{"value": uid}, {"value": bob_id}]}
+        ],
     }
     assert entra("PATCH", f"/Groups/{gid}", add).status_code in (200, 204)
     assert set(engineering.user_set.values_list("username", flat=True)) == {
@@ -184,7 +193,10 @@ def test_entra_flow_maps_onto_django_users_and_groups(entra: Entra, signals: Sig
         "bob@contoso.com",
     }
     assert signals.names() == ["group_membership_changed"]
-    assert {u.username for u in signals.seen[0][1]["added"]} == {"alice@contoso.com", "bob@contoso.com"}
+    assert {u.username for u in signals.seen[0][1]["added"]} == {
+        "alice@contoso.com",
+        "bob@contoso.com",
+    }
     check = entra(
         "GET",
         "/Groups",
@@ -194,11 +206,17 @@ def test_entra_flow_maps_onto_django_users_and_groups(entra: Entra, signals: Sig
     assert check["totalResults"] == 1
     by_name = entra("GET", "/Groups", filter='displayName+eq+"engineering"').json()
     assert by_name["totalResults"] == 1
-    remove = {"schemas": [PATCH_OP], "Operations": [{"op": "Remove", "path": f'members[value eq "{bob_id}"]'}]}
+    remove = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "Remove", "path": f'members[value eq "{bob_id}"]'}],
+    }
     assert entra("PATCH", f"/Groups/{gid}", remove).status_code in (200, 204)
     assert list(engineering.user_set.values_list("username", flat=True)) == ["alice@contoso.com"]
     # Rename the group.
-    rename = {"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "displayName", "value": "Eng"}]}
+    rename = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "Replace", "path": "displayName", "value": "Eng"}],
+    }
     assert entra("PATCH", f"/Groups/{gid}", rename).status_code in (200, 204)
     assert Group.objects.filter(name="Eng").exists()
     # Permanent delete (hard policy): the Django user is gone, and out of the group.
@@ -226,7 +244,10 @@ def test_deactivate_policy_keeps_the_user(entra: Entra, signals: Signals) -> Non
         carol = _user("carol@contoso.com")
         assert carol.is_active is False
         assert entra("GET", f"/Users/{uid}").status_code == 404
-        assert entra("GET", "/Users", filter='userName+eq+"carol@contoso.com"').json()["totalResults"] == 0
+        assert (
+            entra("GET", "/Users", filter='userName+eq+"carol@contoso.com"').json()["totalResults"]
+            == 0
+        )
         assert ("user_deactivated", "deleted") in [(n, k.get("reason")) for n, k in signals.seen]
         # Provisioning the same userName again revives the same Django user.
         again = entra("POST", "/Users", entra_user("carol@contoso.com"))
@@ -264,10 +285,10 @@ def test_existing_groups_are_adopted_by_display_name(entra: Entra) -> None:
 
 
 def test_django_store_conforms() -> None:
-    import scimkit.testing
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
+    import scimkit.testing
     from scimkit.django.models import ScimResource
     from scimkit.django.store import DjangoStore, UserMapper
 

@@ -29,9 +29,12 @@ def test_a_missing_or_wrong_token_is_401(server: scimkit.Server, token: str | No
 
 def test_entra_provisioning_flow(client: Client) -> None:
     # Matching query, then create.
-    assert client("GET", "/Users", query="filter=userName+eq+%22alice%40contoso.com%22").json()[
-        "totalResults"
-    ] == 0
+    assert (
+        client("GET", "/Users", query="filter=userName+eq+%22alice%40contoso.com%22").json()[
+            "totalResults"
+        ]
+        == 0
+    )
     r = client("POST", "/Users", entra_user("alice@contoso.com"))
     assert r.status == 201, r.body
     user = r.json()
@@ -72,7 +75,10 @@ def test_entra_provisioning_flow(client: Client) -> None:
     r = client(
         "PATCH",
         f"/Users/{uid}",
-        {"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]},
+        {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "Replace", "path": "active", "value": "False"}],
+        },
     )
     assert r.status in (200, 204)
     assert client("GET", f"/Users/{uid}").json()["active"] is False
@@ -191,7 +197,10 @@ def test_concurrent_requests_from_threads(client: Client) -> None:
     [
         ({"store": object()}, TypeError),
         ({"store": scimkit.MemoryStore()}, ValueError),  # no authentication configured
-        ({"store": scimkit.MemoryStore(), "tokens": {"t": "x"}, "base_path": "no-slash"}, ValueError),
+        (
+            {"store": scimkit.MemoryStore(), "tokens": {"t": "x"}, "base_path": "no-slash"},
+            ValueError,
+        ),
         ({"store": scimkit.MemoryStore(), "tokens": {"t": "x"}, "max_results": 0}, ValueError),
         ({"store": scimkit.MemoryStore(), "tokens": ["t"]}, TypeError),
         ({"store": scimkit.MemoryStore(), "tokens": {"": "x"}}, ValueError),
@@ -257,7 +266,10 @@ def test_on_event_reports_stored_changes() -> None:
     client(
         "PATCH",
         f"/Groups/{gid}",
-        {"schemas": [PATCH_OP], "Operations": [{"op": "Add", "path": "members", "value": [{"value": uid}]}]},
+        {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "Add", "path": "members", "value": [{"value": uid}]}],
+        },
     )
     client("DELETE", f"/Users/{uid}")
     kinds = [(e.type, e.kind) for e in rec.events]

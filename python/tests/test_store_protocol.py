@@ -133,7 +133,9 @@ def test_not_found_and_precondition_failed_map() -> None:
     server = scimkit.Server(DictStore(), {TOKEN: "t"})
     client = make_client(server)
     uid = client("POST", "/Users", entra_user("b@contoso.com")).json()["id"]
-    stale = client("PUT", f"/Users/{uid}", entra_user("b@contoso.com"), headers=[("if-match", 'W/"9"')])
+    stale = client(
+        "PUT", f"/Users/{uid}", entra_user("b@contoso.com"), headers=[("if-match", 'W/"9"')]
+    )
     assert stale.status == 412
 
 
@@ -164,7 +166,10 @@ def test_python_store_serves_the_entra_flow() -> None:
     co = client("GET", "/Users", query='filter=userName co "ivy"').json()
     assert co["totalResults"] == 1
     gid = client("POST", "/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "G"}).json()["id"]
-    add = {"schemas": [PATCH_OP], "Operations": [{"op": "Add", "path": "members", "value": [{"value": uid}]}]}
+    add = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "Add", "path": "members", "value": [{"value": uid}]}],
+    }
     assert client("PATCH", f"/Groups/{gid}", add).status in (200, 204)
     assert client("DELETE", f"/Users/{uid}").status == 204
     assert "members" not in client("GET", f"/Groups/{gid}").json()
@@ -202,7 +207,9 @@ def _capture_query(filter_: str, extra: str = "") -> Query:
 
 
 def test_query_exposes_filter_sort_and_page() -> None:
-    q = _capture_query('userName Eq "Alice"', "&sortBy=name.familyName&sortOrder=descending&startIndex=3&count=2")
+    q = _capture_query(
+        'userName Eq "Alice"', "&sortBy=name.familyName&sortOrder=descending&startIndex=3&count=2"
+    )
     assert q.kind == "User"
     assert q.filter == 'userName eq "Alice"'
     assert q.sort_by == "name.familyName"
@@ -226,7 +233,9 @@ def test_query_matches_compare_paginate_evaluate() -> None:
     a = {"schemas": [USER_SCHEMA], "id": "1", "userName": "amy"}
     b = {"schemas": [USER_SCHEMA], "id": "2", "userName": "Abe"}
     c = {"schemas": [USER_SCHEMA], "id": "3", "userName": "zed"}
-    assert q.matches(a) and q.matches(json.dumps(b)) and not q.matches(c)
+    assert q.matches(a)
+    assert q.matches(json.dumps(b))
+    assert not q.matches(c)
     assert q.compare(a, b) == 1
     assert q.compare(b, a) == -1
     assert q.compare(a, a) == 0
@@ -241,7 +250,12 @@ def test_member_change_applies_to_a_group() -> None:
     change = scimkit._native.member_change(
         add=[{"value": "u3"}], remove=["u1"], last_modified="2024-01-01T00:00:00.000Z"
     )
-    group = {"id": "g", "displayName": "G", "members": [{"value": "u1"}, {"value": "u2"}], "meta": {}}
+    group = {
+        "id": "g",
+        "displayName": "G",
+        "members": [{"value": "u1"}, {"value": "u2"}],
+        "meta": {},
+    }
     out = change.apply(group)
     assert [m["value"] for m in out["members"]] == ["u2", "u3"]
     assert out["meta"]["lastModified"] == "2024-01-01T00:00:00.000Z"

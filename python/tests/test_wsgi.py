@@ -38,16 +38,27 @@ def test_flask_routes_still_work(app: flask.Flask) -> None:
 
 def test_entra_flow_through_flask(app: flask.Flask) -> None:
     c = app.test_client()
-    r = c.get("/scim/v2/Users", query_string={"filter": 'userName eq "x@contoso.com"'}, headers=AUTH)
+    r = c.get(
+        "/scim/v2/Users", query_string={"filter": 'userName eq "x@contoso.com"'}, headers=AUTH
+    )
     assert r.status_code == 200
-    assert r.json is not None and r.json["totalResults"] == 0
+    assert r.json is not None
+    assert r.json["totalResults"] == 0
     assert r.headers["Content-Type"] == SCIM
     assert c.get("/scim/v2/Users").status_code == 401
-    r = c.post("/scim/v2/Users", data=json.dumps(entra_user("al@contoso.com")), content_type=SCIM, headers=AUTH)
+    r = c.post(
+        "/scim/v2/Users",
+        data=json.dumps(entra_user("al@contoso.com")),
+        content_type=SCIM,
+        headers=AUTH,
+    )
     assert r.status_code == 201
     uid = r.get_json(force=True)["id"]
     assert r.headers["Location"] == f"http://localhost/scim/v2/Users/{uid}"
-    patch = {"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]}
+    patch = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "Replace", "path": "active", "value": "False"}],
+    }
     r = c.patch(f"/scim/v2/Users/{uid}", data=json.dumps(patch), content_type=SCIM, headers=AUTH)
     assert r.status_code in (200, 204)
     assert c.get(f"/scim/v2/Users/{uid}", headers=AUTH).get_json(force=True)["active"] is False

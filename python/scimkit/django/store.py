@@ -230,16 +230,16 @@ class DjangoStore:
                     return self._create_user(ctx, resource)
                 return self._create_group(ctx, resource)
         except IntegrityError as e:
-            raise UniquenessError(
-                attribute="userName" if kind == "User" else "displayName"
-            ) from e
+            raise UniquenessError(attribute="userName" if kind == "User" else "displayName") from e
 
     def _create_user(self, ctx: Ctx, resource: dict[str, Any]) -> Stored:
         model = get_user_model()
         key = _name_key("User", resource)
         self._check_name_free(ctx, key)
         username = self.mapper.username(ctx.tenant, resource["userName"])
-        user = model._default_manager.filter(**{f"{model.USERNAME_FIELD}__iexact": username}).first()
+        user = model._default_manager.filter(
+            **{f"{model.USERNAME_FIELD}__iexact": username}
+        ).first()
         rec: ScimResource | None = None
         if user is not None:
             rec = ScimResource.objects.filter(user=user).first()
@@ -364,9 +364,7 @@ class DjangoStore:
                     return self._replace_user(ctx, rec, resource, if_version)
                 return self._replace_group(ctx, rec, resource, if_version)
         except IntegrityError as e:
-            raise UniquenessError(
-                attribute="userName" if kind == "User" else "displayName"
-            ) from e
+            raise UniquenessError(attribute="userName" if kind == "User" else "displayName") from e
 
     def _replace_user(
         self, ctx: Ctx, rec: ScimResource, resource: dict[str, Any], if_version: int | None

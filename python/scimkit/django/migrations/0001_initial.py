@@ -6,64 +6,111 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ScimResource',
+            name="ScimResource",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tenant', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('User', 'User'), ('Group', 'Group')], max_length=5)),
-                ('scim_id', models.CharField(max_length=64)),
-                ('external_id', models.CharField(blank=True, max_length=255, null=True)),
-                ('name_key', models.CharField(max_length=255)),
-                ('resource', models.TextField()),
-                ('version', models.PositiveBigIntegerField(default=1)),
-                ('deleted', models.BooleanField(default=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('group', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='scim_resource', to='auth.group')),
-                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='scim_resource', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("tenant", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(choices=[("User", "User"), ("Group", "Group")], max_length=5),
+                ),
+                ("scim_id", models.CharField(max_length=64)),
+                ("external_id", models.CharField(blank=True, max_length=255, null=True)),
+                ("name_key", models.CharField(max_length=255)),
+                ("resource", models.TextField()),
+                ("version", models.PositiveBigIntegerField(default=1)),
+                ("deleted", models.BooleanField(default=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "group",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="scim_resource",
+                        to="auth.group",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="scim_resource",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ScimMember',
+            name="ScimMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.CharField(max_length=64)),
-                ('type', models.CharField(blank=True, max_length=10, null=True)),
-                ('display', models.CharField(blank=True, max_length=255, null=True)),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='scimkit.scimresource')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("value", models.CharField(max_length=64)),
+                ("type", models.CharField(blank=True, max_length=10, null=True)),
+                ("display", models.CharField(blank=True, max_length=255, null=True)),
+                (
+                    "group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="members",
+                        to="scimkit.scimresource",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='scimresource',
-            index=models.Index(fields=['tenant', 'kind', 'name_key'], name='scimkit_name_idx'),
+            model_name="scimresource",
+            index=models.Index(fields=["tenant", "kind", "name_key"], name="scimkit_name_idx"),
         ),
         migrations.AddIndex(
-            model_name='scimresource',
-            index=models.Index(fields=['tenant', 'kind', 'external_id'], name='scimkit_external_id_idx'),
+            model_name="scimresource",
+            index=models.Index(
+                fields=["tenant", "kind", "external_id"], name="scimkit_external_id_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='scimresource',
-            constraint=models.UniqueConstraint(fields=('tenant', 'kind', 'scim_id'), name='scimkit_unique_scim_id'),
+            model_name="scimresource",
+            constraint=models.UniqueConstraint(
+                fields=("tenant", "kind", "scim_id"), name="scimkit_unique_scim_id"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='scimresource',
-            constraint=models.UniqueConstraint(condition=models.Q(('deleted', False), ('kind', 'User')), fields=('tenant', 'name_key'), name='scimkit_unique_user_name'),
+            model_name="scimresource",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("deleted", False), ("kind", "User")),
+                fields=("tenant", "name_key"),
+                name="scimkit_unique_user_name",
+            ),
         ),
         migrations.AddIndex(
-            model_name='scimmember',
-            index=models.Index(fields=['value'], name='scimkit_member_value_idx'),
+            model_name="scimmember",
+            index=models.Index(fields=["value"], name="scimkit_member_value_idx"),
         ),
         migrations.AddConstraint(
-            model_name='scimmember',
-            constraint=models.UniqueConstraint(fields=('group', 'value'), name='scimkit_unique_member'),
+            model_name="scimmember",
+            constraint=models.UniqueConstraint(
+                fields=("group", "value"), name="scimkit_unique_member"
+            ),
         ),
     ]
