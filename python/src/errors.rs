@@ -45,8 +45,16 @@ impl PythonError {
             .qualname()
             .map(|n| n.to_string())
             .unwrap_or_else(|_| "Exception".to_owned());
-        let msg = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
-        Self(if msg.is_empty() { ty } else { format!("{ty}: {msg}") })
+        let msg = err
+            .value(py)
+            .str()
+            .map(|s| s.to_string())
+            .unwrap_or_default();
+        Self(if msg.is_empty() {
+            ty
+        } else {
+            format!("{ty}: {msg}")
+        })
     }
 }
 

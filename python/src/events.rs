@@ -110,7 +110,13 @@ impl ObservedStore {
     }
 }
 
-fn event(ty: &'static str, ctx: &Ctx, kind: ResourceKind, id: &str, resource: Option<Value>) -> Event {
+fn event(
+    ty: &'static str,
+    ctx: &Ctx,
+    kind: ResourceKind,
+    id: &str,
+    resource: Option<Value>,
+) -> Event {
     Event {
         ty,
         kind,
@@ -146,7 +152,13 @@ impl UserStore for ObservedStore {
         if kind == ResourceKind::Group {
             let added: Vec<String> = member_ids(&s.resource).into_iter().collect();
             if !added.is_empty() {
-                let mut e = event("group_membership_changed", ctx, kind, &s.id, Some(s.resource.clone()));
+                let mut e = event(
+                    "group_membership_changed",
+                    ctx,
+                    kind,
+                    &s.id,
+                    Some(s.resource.clone()),
+                );
                 e.added = added;
                 events.push(e);
             }
@@ -155,7 +167,13 @@ impl UserStore for ObservedStore {
         Ok(s)
     }
 
-    fn get(&self, ctx: &Ctx, kind: ResourceKind, id: &str, m: Members) -> StoreResult<Option<Stored>> {
+    fn get(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        m: Members,
+    ) -> StoreResult<Option<Stored>> {
         self.inner.get(ctx, kind, id, m)
     }
 
@@ -178,17 +196,33 @@ impl UserStore for ObservedStore {
         let mut events = vec![event("updated", ctx, kind, &s.id, Some(s.resource.clone()))];
         if let Some(before) = before {
             match kind {
-                ResourceKind::User => {
-                    match (active(&before.resource), active(&s.resource)) {
-                        (true, false) => events.push(event("deactivated", ctx, kind, &s.id, Some(s.resource.clone()))),
-                        (false, true) => events.push(event("reactivated", ctx, kind, &s.id, Some(s.resource.clone()))),
-                        _ => {}
-                    }
-                }
+                ResourceKind::User => match (active(&before.resource), active(&s.resource)) {
+                    (true, false) => events.push(event(
+                        "deactivated",
+                        ctx,
+                        kind,
+                        &s.id,
+                        Some(s.resource.clone()),
+                    )),
+                    (false, true) => events.push(event(
+                        "reactivated",
+                        ctx,
+                        kind,
+                        &s.id,
+                        Some(s.resource.clone()),
+                    )),
+                    _ => {}
+                },
                 ResourceKind::Group => {
                     let (old, new) = (member_ids(&before.resource), member_ids(&s.resource));
                     if old != new {
-                        let mut e = event("group_membership_changed", ctx, kind, &s.id, Some(s.resource.clone()));
+                        let mut e = event(
+                            "group_membership_changed",
+                            ctx,
+                            kind,
+                            &s.id,
+                            Some(s.resource.clone()),
+                        );
                         e.added = new.difference(&old).cloned().collect();
                         e.removed = old.difference(&new).cloned().collect();
                         events.push(e);
@@ -200,7 +234,13 @@ impl UserStore for ObservedStore {
         Ok(s)
     }
 
-    fn delete(&self, ctx: &Ctx, kind: ResourceKind, id: &str, if_version: Option<u64>) -> StoreResult<()> {
+    fn delete(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        if_version: Option<u64>,
+    ) -> StoreResult<()> {
         self.inner.delete(ctx, kind, id, if_version)?;
         self.emit(vec![event("deleted", ctx, kind, id, None)]);
         Ok(())
@@ -217,7 +257,9 @@ impl UserStore for ObservedStore {
         change: &MemberChange,
         if_version: Option<u64>,
     ) -> StoreResult<Stored> {
-        let s = self.inner.modify_members(ctx, group_id, change, if_version)?;
+        let s = self
+            .inner
+            .modify_members(ctx, group_id, change, if_version)?;
         let mut e = event(
             "group_membership_changed",
             ctx,

@@ -3,7 +3,9 @@
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple,
+};
 use serde_json::{Map, Number, Value};
 
 /// How deep a Python structure may nest before it is refused (guards against
@@ -124,11 +126,15 @@ pub(crate) fn resource_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
         None
     };
     let value = match parsed {
-        Some(r) => r.map_err(|e| PyValueError::new_err(format!("resource is not valid JSON: {e}")))?,
+        Some(r) => {
+            r.map_err(|e| PyValueError::new_err(format!("resource is not valid JSON: {e}")))?
+        }
         None => from_py(obj)?,
     };
     if !value.is_object() {
-        return Err(PyTypeError::new_err("a resource must be a JSON object (dict)"));
+        return Err(PyTypeError::new_err(
+            "a resource must be a JSON object (dict)",
+        ));
     }
     Ok(value)
 }

@@ -208,8 +208,8 @@ fn body_of<'py>(body: Option<&Bound<'py, PyAny>>) -> PyResult<Body<'py>> {
 fn too_large(limit: usize) -> http::Response<Bytes> {
     let e = ScimError::payload_too_large(limit);
     let mut r = http::Response::new(Bytes::from(e.to_json().to_string()));
-    *r.status_mut() = http::StatusCode::from_u16(e.status())
-        .unwrap_or(http::StatusCode::PAYLOAD_TOO_LARGE);
+    *r.status_mut() =
+        http::StatusCode::from_u16(e.status()).unwrap_or(http::StatusCode::PAYLOAD_TOO_LARGE);
     r.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static(scimkit::SCIM_CONTENT_TYPE),
@@ -225,7 +225,10 @@ fn encode_target(s: &str, in_path: bool) -> String {
     for b in s.bytes() {
         let escape = b <= 0x20
             || b >= 0x7f
-            || matches!(b, b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}' | b'#')
+            || matches!(
+                b,
+                b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}' | b'#'
+            )
             || (in_path && b == b'?');
         if escape {
             out.push_str(&format!("%{b:02X}"));
@@ -359,7 +362,10 @@ mod tests {
 
     #[test]
     fn targets_are_encoded_only_where_needed() {
-        assert_eq!(encode_target("/scim/v2/Users/a b", true), "/scim/v2/Users/a%20b");
+        assert_eq!(
+            encode_target("/scim/v2/Users/a b", true),
+            "/scim/v2/Users/a%20b"
+        );
         assert_eq!(encode_target("/Users/%C3%A9", true), "/Users/%C3%A9");
         assert_eq!(encode_target("/Users/é", true), "/Users/%C3%A9");
         assert_eq!(encode_target("/x?y", true), "/x%3Fy");

@@ -21,7 +21,11 @@ pub(crate) fn store_checks() -> Vec<&'static str> {
 /// `ValueError` for an unknown check. The GIL is released while the check runs
 /// (some checks call the store from several threads).
 #[pyfunction]
-pub(crate) fn run_store_check(py: Python<'_>, name: &str, factory: &Bound<'_, PyAny>) -> PyResult<()> {
+pub(crate) fn run_store_check(
+    py: Python<'_>,
+    name: &str,
+    factory: &Bound<'_, PyAny>,
+) -> PyResult<()> {
     let Some((_, check)) = CHECKS.iter().find(|(n, _)| *n == name) else {
         return Err(PyValueError::new_err(format!(
             "unknown store check {name:?}; known: {}",
