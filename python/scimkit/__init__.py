@@ -11,7 +11,8 @@ A Rust engine holds every SCIM rule; this package mounts it::
 
 Mount it with ``scimkit.wsgi.make_app`` (Flask, gunicorn), ``scimkit.asgi.make_app``
 (Starlette, FastAPI, uvicorn) or the Django app ``scimkit.django``. Storage is a
-bundled store or any object implementing ``scimkit.UserStore``.
+bundled store (``MemoryStore()``, ``SqliteStore(path)``) or any object
+implementing ``scimkit.UserStore``.
 """
 
 from scimkit._native import (
@@ -22,6 +23,7 @@ from scimkit._native import (
     Query,
     Response,
     Server,
+    SqliteStore,
     __version__,
 )
 from scimkit.exceptions import (
@@ -67,6 +69,7 @@ __all__ = [
     "ScimError",
     "SensitiveError",
     "Server",
+    "SqliteStore",
     "Stored",
     "TooManyError",
     "UnavailableError",

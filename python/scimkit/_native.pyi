@@ -1,5 +1,6 @@
 """Private extension module of scimkit (import from ``scimkit`` instead)."""
 
+import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, TypeVar, final
 
@@ -13,6 +14,7 @@ __all__ = [
     "Query",
     "Response",
     "Server",
+    "SqliteStore",
     "__version__",
     "member_change",
     "run_store_check",
@@ -101,6 +103,32 @@ class MemoryStore:
     """The in-memory store: nothing survives the process (tests, examples)."""
 
     def __new__(cls) -> MemoryStore: ...
+
+@final
+class SqliteStore:
+    """A SQLite database file: created with its schema if absent, migrated on open.
+
+    Write-ahead logging, one writer and a pool of ``readers``; several processes
+    may share the file (they wait up to ``busy_timeout`` seconds for each other,
+    then answer 503). ``synchronous`` is ``"full"`` (default: a write is on disk
+    when the request returns), ``"normal"`` or ``"off"``. ``":memory:"`` opens a
+    private in-memory database. A file that cannot be opened as a scimkit
+    database raises ``OSError`` (it is never replaced).
+    """
+
+    def __new__(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: Literal["full", "normal", "off"] = "full",
+        readers: int | None = None,
+        busy_timeout: float | None = None,
+    ) -> SqliteStore: ...
+    @property
+    def path(self) -> str | None:
+        """The database file, or ``None`` for ``":memory:"``."""
+    def integrity_check(self) -> list[str]:
+        """Run SQLite's integrity check: the problems found (empty when sound)."""
 
 @final
 class Ctx:

@@ -6,13 +6,14 @@
 //!   [`StoreError::Other`] (a 500 with a generic detail), logged through Python's
 //!   `logging` (logger `scimkit`) with its traceback.
 //! * **Rust → Python**: configuration errors become `ValueError`
-//!   ([`config_error`]), failed conformance checks `AssertionError`
+//!   ([`config_error`]), a database that cannot be opened `OSError`
+//!   ([`open_error`]), failed conformance checks `AssertionError`
 //!   ([`check_failed`]). Protocol errors never become exceptions: they are
 //!   responses.
 
 use std::fmt;
 
-use pyo3::exceptions::{PyAssertionError, PyValueError};
+use pyo3::exceptions::{PyAssertionError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::{import_exception, intern};
 use scimkit::{ConfigError, StoreError};
@@ -120,6 +121,16 @@ pub(crate) fn log_exception(py: Python<'_>, what: &str, err: &PyErr) {
 /// A configuration error of the server builder as `ValueError`.
 pub(crate) fn config_error(e: ConfigError) -> PyErr {
     PyValueError::new_err(e.to_string())
+}
+
+/// A database that cannot be opened as `OSError` (the message names the path).
+pub(crate) fn open_error(e: scimkit_sqlite::OpenError) -> PyErr {
+    PyOSError::new_err(e.to_string())
+}
+
+/// A store failure outside a request (e.g. an integrity check) as `OSError`.
+pub(crate) fn store_failure(e: &StoreError) -> PyErr {
+    PyOSError::new_err(e.to_string())
 }
 
 /// A failed store conformance check as `AssertionError`.

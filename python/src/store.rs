@@ -399,6 +399,9 @@ pub(crate) fn store_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Arc<dyn UserStor
     if let Ok(m) = obj.cast::<PyMemoryStore>() {
         return Ok(m.get().store.clone());
     }
+    if let Ok(s) = obj.cast::<crate::sqlite::PySqliteStore>() {
+        return Ok(s.get().shared());
+    }
     let py = obj.py();
     let mut missing = Vec::new();
     for m in ["create", "get", "replace", "delete", "query"] {

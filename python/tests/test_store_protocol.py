@@ -282,3 +282,43 @@ def test_protocol_classes_are_runtime_checkable() -> None:
     assert isinstance(DictStore(), scimkit.UserStore)
     assert isinstance(DictStore(), scimkit.MemberStore)
     assert not isinstance(object(), scimkit.UserStore)
+
+
+# ===== SqliteStore =====
+
+
+def test_sqlite_store_conforms(tmp_path: Any) -> None:
+    counter = iter(range(1000))
+    scimkit.testing.check_store(
+        lambda: scimkit.SqliteStore(tmp_path / f"db{next(counter)}.sqlite", synchronous="off")
+    )
+
+
+def test_sqlite_store_serves_and_persists(tmp_path: Any) -> None:
+    path = tmp_path / "scim.db"
+    store = scimkit.SqliteStore(path)
+    assert store.path == str(path)
+    assert repr(store) == f'SqliteStore("{path}")'
+    client = make_client(scimkit.Server(store, {TOKEN: "t"}))
+    uid = client("POST", "/Users", entra_user("jo@contoso.com")).json()["id"]
+    del client, store
+    reopened = scimkit.SqliteStore(str(path))
+    assert reopened.integrity_check() == []
+    again = make_client(scimkit.Server(reopened, {TOKEN: "t"}))
+    assert again("GET", f"/Users/{uid}").json()["userName"] == "jo@contoso.com"
+
+
+def test_sqlite_store_refuses_a_foreign_file(tmp_path: Any) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(OSError, match=r"junk\.db"):
+        scimkit.SqliteStore(junk)
+    assert junk.read_bytes().startswith(b"this is not a database")
+
+
+def test_sqlite_store_options() -> None:
+    assert scimkit.SqliteStore(":memory:").path is None
+    with pytest.raises(ValueError, match="synchronous"):
+        scimkit.SqliteStore(":memory:", synchronous="sometimes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="busy_timeout"):
+        scimkit.SqliteStore(":memory:", busy_timeout=-1)

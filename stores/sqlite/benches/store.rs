@@ -1,0 +1,3 @@
+//! Criterion benchmarks of the SQLite store (filled in below).
+
+fn main() {}
