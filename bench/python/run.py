@@ -1,0 +1,204 @@
+"""Requests/s of scimkit's WSGI app vs scim2-server's, both under gunicorn.
+
+Same machine, same run, same gunicorn settings, same seeded users, same request
+mixes, one load generator (wrk, keep-alive, 127.0.0.1 only, fixed duration).
+Prints a Markdown table; see bench/python/README.md.
+
+    python bench/python/run.py [--duration 10] [--connections 8] [--workers 2] [--threads 4]
+
+Needs, in the running interpreter's environment: scimkit (the wheel, built
+with --release), scim2-server, gunicorn; and wrk on PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MIXES = ("get", "filter", "post", "mix")
+TITLES = {
+    "get": "GET /Users/{id}",
+    "filter": 'GET /Users?filter=userName eq "…"',
+    "post": "POST /Users",
+    "mix": "mix 45/45/10",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def request(port: int, path: str) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path, headers={"Authorization": "Bearer bench-token"})
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
+def wait_ready(port: int, proc: subprocess.Popen[bytes], limit: float = 300) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+        try:
+            if request(port, "/v2/ServiceProviderConfig")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("server not ready in time")
+
+
+def seeded_users(port: int, path: Path) -> int:
+    status, body = request(port, "/v2/Users?startIndex=1&count=1000")
+    if status != 200:
+        raise RuntimeError(f"listing users: {status} {body[:200]!r}")
+    users = json.loads(body)["Resources"]
+    path.write_text("".join(f"{u['id']} {u['userName']}\n" for u in users))
+    return len(users)
+
+
+def wrk(port: int, mix: str, ids: Path, args: argparse.Namespace, tag: str) -> dict[str, float]:
+    env = dict(os.environ, BENCH_MIX=mix, BENCH_TAG=tag)
+    cmd = [
+        "wrk",
+        f"-t{args.wrk_threads}",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        "--latency",
+        "-s",
+        str(HERE / "mix.lua"),
+        f"http://127.0.0.1:{port}",
+        "--",
+        str(ids),
+    ]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+
+    def ms(m: re.Match[str] | None) -> float:
+        if m is None:
+            return float("nan")
+        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+        return float(m.group(1)) * scale
+
+    return {
+        "rps": rps,
+        "requests": total,
+        "non2xx": int(bad.group(1)) if bad else 0,
+        "socket_errors": 1 if errors else 0,
+        "p50": ms(p50),
+        "p99": ms(p99),
+    }
+
+
+def bench(name: str, factory: str, args: argparse.Namespace, scratch: Path) -> dict[str, dict[str, float]]:
+    port = free_port()
+    env = dict(os.environ, BENCH_USERS=str(args.users), BENCH_DB=str(scratch / f"{name}.db"))
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--chdir",
+        str(HERE),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(args.workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(args.threads),
+        "--keep-alive",
+        "30",
+        "--preload",
+        "--log-level",
+        "warning",
+        factory,
+    ]
+    proc = subprocess.Popen(cmd, env=env)
+    try:
+        wait_ready(port, proc)
+        ids = scratch / f"{name}.ids"
+        n = seeded_users(port, ids)
+        print(f"{name}: {n} users listed; warming up", file=sys.stderr)
+        warm = argparse.Namespace(**{**vars(args), "duration": 2})
+        wrk(port, "get", ids, warm, tag=f"{name}-warm")
+        results = {}
+        for mix in MIXES:
+            results[mix] = wrk(port, mix, ids, args, tag=f"{name}-{mix}-{int(time.time())}")
+            print(f"{name} {mix}: {results[mix]}", file=sys.stderr)
+        return results
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--duration", type=int, default=10, help="seconds per measurement (default 10)")
+    p.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
+    p.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (default 1)")
+    p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    p.add_argument("--threads", type=int, default=4, help="gunicorn gthread threads (default 4)")
+    p.add_argument("--users", type=int, default=1000, help="seeded users (default 1000)")
+    p.add_argument("--store", choices=("sqlite", "memory"), default="sqlite", help="scimkit's store")
+    args = p.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk not found (apt-get install wrk)")
+    os.environ["BENCH_STORE"] = args.store
+    with tempfile.TemporaryDirectory(prefix="scimkit-bench-") as tmp:
+        scratch = Path(tmp)
+        ours = bench("scimkit", "apps:make_scimkit()", args, scratch)
+        theirs = bench("scim2-server", "apps:make_scim2()", args, scratch)
+    import scim2_server  # noqa: F401  (version for the report)
+    from importlib.metadata import version
+
+    print(
+        f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}; scimkit {version('scimkit')} ({args.store} store) vs "
+        f"scim2-server {version('scim2-server')}; gunicorn {version('gunicorn')} "
+        f"--workers {args.workers} --worker-class gthread --threads {args.threads} --preload; "
+        f"wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s; {args.users} seeded users.\n"
+    )
+    print("| request | scimkit req/s | scim2-server req/s | ratio | scimkit p50 / p99 ms | scim2-server p50 / p99 ms |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for mix in MIXES:
+        a, b = ours[mix], theirs[mix]
+        flag = ""
+        if a["non2xx"] or b["non2xx"]:
+            flag = f" (non-2xx: {int(a['non2xx'])} / {int(b['non2xx'])})"
+        print(
+            f"| {TITLES[mix]}{flag} | {a['rps']:,.0f} | {b['rps']:,.0f} | {a['rps'] / b['rps']:.1f}× "
+            f"| {a['p50']:.2f} / {a['p99']:.2f} | {b['p50']:.2f} / {b['p99']:.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
