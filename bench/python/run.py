@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -114,88 +115,143 @@ def wrk(port: int, mix: str, ids: Path, args: argparse.Namespace, tag: str) -> d
     }
 
 
-def bench(name: str, factory: str, args: argparse.Namespace, scratch: Path) -> dict[str, dict[str, float]]:
-    port = free_port()
-    env = dict(os.environ, BENCH_USERS=str(args.users), BENCH_DB=str(scratch / f"{name}.db"))
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--chdir",
-        str(HERE),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(args.workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(args.threads),
-        "--keep-alive",
-        "30",
-        "--preload",
-        "--log-level",
-        "warning",
-        factory,
+class Server:
+    """One gunicorn serving one of the apps, on a free 127.0.0.1 port."""
+
+    def __init__(self, name: str, factory: str, args: argparse.Namespace, scratch: Path) -> None:
+        self.name = name
+        self.port = free_port()
+        env = dict(os.environ, BENCH_USERS=str(args.users), BENCH_DB=str(scratch / f"{name}.db"))
+        cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--chdir",
+            str(HERE),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            args.worker_class,
+            "--threads",
+            str(args.threads),
+            "--keep-alive",
+            "30",
+            "--preload",
+            "--log-level",
+            "warning",
+            factory,
+        ]
+        self.proc = subprocess.Popen(cmd, env=env)
+        self.ids = scratch / f"{name}.ids"
+
+    def start(self) -> None:
+        wait_ready(self.port, self.proc)
+        n = seeded_users(self.port, self.ids)
+        print(f"{self.name}: {n} users listed", file=sys.stderr)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def median(xs: list[float]) -> float:
+    ys = sorted(xs)
+    return ys[len(ys) // 2]
+
+
+def bench(args: argparse.Namespace, scratch: Path) -> dict[str, dict[str, list[dict[str, float]]]]:
+    """Both servers up at once; each measurement alternates between them, so load
+    from elsewhere on the machine affects both alike."""
+    servers = [
+        Server("scimkit", "apps:make_scimkit()", args, scratch),
+        Server("scim2-server", "apps:make_scim2()", args, scratch),
     ]
-    proc = subprocess.Popen(cmd, env=env)
     try:
-        wait_ready(port, proc)
-        ids = scratch / f"{name}.ids"
-        n = seeded_users(port, ids)
-        print(f"{name}: {n} users listed; warming up", file=sys.stderr)
+        for srv in servers:
+            srv.start()
         warm = argparse.Namespace(**{**vars(args), "duration": 2})
-        wrk(port, "get", ids, warm, tag=f"{name}-warm")
-        results = {}
+        for srv in servers:
+            wrk(srv.port, "get", srv.ids, warm, tag=f"{srv.name}-warm")
+        results: dict[str, dict[str, list[dict[str, float]]]] = {
+            srv.name: {m: [] for m in MIXES} for srv in servers
+        }
         for mix in MIXES:
-            results[mix] = wrk(port, mix, ids, args, tag=f"{name}-{mix}-{int(time.time())}")
-            print(f"{name} {mix}: {results[mix]}", file=sys.stderr)
+            for round_no in range(args.rounds):
+                for srv in servers:
+                    r = wrk(
+                        srv.port,
+                        mix,
+                        srv.ids,
+                        args,
+                        tag=f"{srv.name}-{mix}-{round_no}-{time.time_ns()}",
+                    )
+                    results[srv.name][mix].append(r)
+                    print(f"{srv.name} {mix} #{round_no + 1}: {r}", file=sys.stderr)
         return results
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        for srv in servers:
+            srv.stop()
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--duration", type=int, default=10, help="seconds per measurement (default 10)")
     p.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
     p.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (default 1)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     p.add_argument("--threads", type=int, default=4, help="gunicorn gthread threads (default 4)")
+    p.add_argument(
+        "--worker-class", default="gthread", help="gunicorn worker class (default gthread)"
+    )
     p.add_argument("--users", type=int, default=1000, help="seeded users (default 1000)")
-    p.add_argument("--store", choices=("sqlite", "memory"), default="sqlite", help="scimkit's store")
+    p.add_argument(
+        "--rounds", type=int, default=3, help="alternating rounds per mix; medians (default 3)"
+    )
+    p.add_argument(
+        "--store", choices=("sqlite", "memory"), default="sqlite", help="scimkit's store"
+    )
     args = p.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk not found (apt-get install wrk)")
     os.environ["BENCH_STORE"] = args.store
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="scimkit-bench-") as tmp:
-        scratch = Path(tmp)
-        ours = bench("scimkit", "apps:make_scimkit()", args, scratch)
-        theirs = bench("scim2-server", "apps:make_scim2()", args, scratch)
-    import scim2_server  # noqa: F401  (version for the report)
-    from importlib.metadata import version
+        results = bench(args, Path(tmp))
+    load_after = os.getloadavg()[0]
 
     print(
         f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; scimkit {version('scimkit')} ({args.store} store) vs "
         f"scim2-server {version('scim2-server')}; gunicorn {version('gunicorn')} "
-        f"--workers {args.workers} --worker-class gthread --threads {args.threads} --preload; "
-        f"wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s; {args.users} seeded users.\n"
+        f"--workers {args.workers} --worker-class {args.worker_class} --threads {args.threads} "
+        "--preload; "
+        f"wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s, "
+        f"{args.rounds} alternating rounds (medians); {args.users} seeded users; load average {load_before:.1f} before, "
+        f"{load_after:.1f} after.\n"
     )
-    print("| request | scimkit req/s | scim2-server req/s | ratio | scimkit p50 / p99 ms | scim2-server p50 / p99 ms |")
+    print(
+        "| request | scimkit req/s | scim2-server req/s | ratio "
+        "| scimkit p50 / p99 ms | scim2-server p50 / p99 ms |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for mix in MIXES:
-        a, b = ours[mix], theirs[mix]
-        flag = ""
-        if a["non2xx"] or b["non2xx"]:
-            flag = f" (non-2xx: {int(a['non2xx'])} / {int(b['non2xx'])})"
+        ours, theirs = results["scimkit"][mix], results["scim2-server"][mix]
+        a = {k: median([r[k] for r in ours]) for k in ours[0]}
+        b = {k: median([r[k] for r in theirs]) for k in theirs[0]}
+        bad_a = sum(int(r["non2xx"]) for r in ours)
+        bad_b = sum(int(r["non2xx"]) for r in theirs)
+        flag = f" (non-2xx: {bad_a} / {bad_b})" if bad_a or bad_b else ""
         print(
-            f"| {TITLES[mix]}{flag} | {a['rps']:,.0f} | {b['rps']:,.0f} | {a['rps'] / b['rps']:.1f}× "
+            f"| {TITLES[mix]}{flag} | {a['rps']:,.0f} | {b['rps']:,.0f} "
+            f"| {a['rps'] / b['rps']:.1f}× "
             f"| {a['p50']:.2f} / {a['p99']:.2f} | {b['p50']:.2f} / {b['p99']:.2f} |"
         )
 
