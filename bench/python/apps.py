@@ -116,3 +116,16 @@ def make_scim2() -> WSGIApp:
         InMemoryStorage(), provider, service=service, bearer_tokens=[TOKEN]
     )
     return _seed(app)
+
+
+def make_constant() -> WSGIApp:
+    """A WSGI app answering every request with the same small JSON: the ceiling
+    that gunicorn (and the load generator) leave for any app on this machine."""
+    body = b'{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"x","userName":"x"}'
+    headers = [("Content-Type", "application/scim+json"), ("Content-Length", str(len(body)))]
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        start_response("200 OK", headers)
+        return [body]
+
+    return app

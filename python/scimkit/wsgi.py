@@ -26,11 +26,11 @@ WSGIApplication = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]
 _SAFE = "/:@!$&'()*+,;=~-._"
 
 
+_STATUS_LINES = {int(s): f"{int(s)} {s.phrase}" for s in HTTPStatus}
+
+
 def _status_line(status: int) -> str:
-    try:
-        return f"{status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return f"{status} Unknown"
+    return _STATUS_LINES.get(status) or f"{status} Unknown"
 
 
 def request_path(environ: dict[str, Any]) -> str:
@@ -41,12 +41,14 @@ def request_path(environ: dict[str, Any]) -> str:
 
 def request_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
     """The request headers from a WSGI environ, as ``(name, value)`` pairs."""
-    headers = []
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            headers.append((key[5:].replace("_", "-").lower(), value))
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-            headers.append((key.replace("_", "-").lower(), value))
+    # Header names are case-insensitive; the engine normalises them.
+    headers = [(k[5:].replace("_", "-"), v) for k, v in environ.items() if k.startswith("HTTP_")]
+    content_type = environ.get("CONTENT_TYPE")
+    if content_type:
+        headers.append(("content-type", content_type))
+    content_length = environ.get("CONTENT_LENGTH")
+    if content_length:
+        headers.append(("content-length", content_length))
     return headers
 
 
