@@ -21,8 +21,10 @@ verifies them):
   ``unique_key(kind, resource)`` and raise ``UniquenessError``.
 * **Queries**: answer with ``query.evaluate(all_resources_of_kind_in_tenant)``,
   or push down what you can (``query.equality()``, ``query.filter``) and agree
-  exactly with ``query.matches`` / ``query.compare``; raise ``UnsupportedError``
-  for what you cannot answer (never for a query without filter and sort).
+  exactly with ``query.matches`` / ``query.compare`` (a sort key:
+  ``functools.cmp_to_key(query.compare)``), paging with ``query.paginate``;
+  raise ``UnsupportedError`` for what you cannot answer (never for a query
+  without filter and sort).
 * **Members**: a Group's ``members`` are part of its resource; deleting a User
   removes it from every group. ``modify_members`` is optional.
 * **Errors**: ``NotFoundError``, ``UniquenessError``, ``PreconditionFailedError``,

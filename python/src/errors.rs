@@ -142,3 +142,96 @@ pub(crate) fn check_failed(name: &str, panic: &(dyn std::any::Any + Send)) -> Py
         .unwrap_or("(no message)");
     PyAssertionError::new_err(format!("store conformance check {name:?} failed: {msg}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use pyo3::types::{PyDict, PyModule};
+
+    use super::*;
+
+    /// Import `scimkit.exceptions` from the source tree without the package's
+    /// `__init__` (which needs the built extension module).
+    fn exceptions(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
+        let pkg = PyModule::new(py, "scimkit")?;
+        pkg.setattr(
+            "__path__",
+            vec![concat!(env!("CARGO_MANIFEST_DIR"), "/scimkit")],
+        )?;
+        py.import("sys")?
+            .getattr("modules")?
+            .set_item("scimkit", pkg)?;
+        py.import("scimkit.exceptions")
+    }
+
+    fn raise(py: Python<'_>, class: &str, kwargs: &[(&str, Bound<'_, PyAny>)]) -> PyErr {
+        let module = exceptions(py).expect("scimkit.exceptions imports");
+        let kw = PyDict::new(py);
+        for (k, v) in kwargs {
+            kw.set_item(k, v).expect("kwargs");
+        }
+        let value = module
+            .getattr(class)
+            .and_then(|c| c.call((), Some(&kw)))
+            .expect("exception instance");
+        PyErr::from_value(value)
+    }
+
+    #[test]
+    fn python_exceptions_map_to_store_errors() {
+        Python::initialize();
+        Python::attach(|py| {
+            let attr = "externalId".into_pyobject(py).unwrap().into_any();
+            let e = store_error_from_py(
+                py,
+                "create",
+                raise(py, "UniquenessError", &[("attribute", attr)]),
+            );
+            assert!(
+                matches!(&e, StoreError::Uniqueness { attribute } if attribute == "externalId"),
+                "{e:?}"
+            );
+            let e = store_error_from_py(py, "get", raise(py, "NotFoundError", &[]));
+            assert!(matches!(e, StoreError::NotFound), "{e:?}");
+            let e = store_error_from_py(py, "replace", raise(py, "PreconditionFailedError", &[]));
+            assert!(matches!(e, StoreError::PreconditionFailed), "{e:?}");
+            let e = store_error_from_py(py, "query", raise(py, "UnsupportedError", &[]));
+            assert!(matches!(e, StoreError::Unsupported), "{e:?}");
+            let e = store_error_from_py(py, "query", raise(py, "InvalidCursorError", &[]));
+            assert!(matches!(e, StoreError::InvalidCursor), "{e:?}");
+            let secs = 9_u32.into_pyobject(py).unwrap().into_any();
+            let e = store_error_from_py(
+                py,
+                "get",
+                raise(py, "UnavailableError", &[("retry_after", secs)]),
+            );
+            assert!(
+                matches!(e, StoreError::Unavailable { retry_after: 9, .. }),
+                "{e:?}"
+            );
+            let e = store_error_from_py(
+                py,
+                "get",
+                pyo3::exceptions::PyRuntimeError::new_err("db password is hunter2"),
+            );
+            match e {
+                StoreError::Other(source) => {
+                    assert_eq!(source.to_string(), "RuntimeError: db password is hunter2")
+                }
+                other => panic!("{other:?}"),
+            }
+        });
+    }
+
+    #[test]
+    fn panics_become_assertion_errors() {
+        let err = check_failed("crud", &String::from("replace bumps the version"));
+        Python::initialize();
+        Python::attach(|py| {
+            assert!(err.is_instance_of::<PyAssertionError>(py));
+            assert_eq!(
+                err.value(py).to_string(),
+                "store conformance check \"crud\" failed: replace bumps the version"
+            );
+        });
+    }
+}
