@@ -148,6 +148,9 @@ class Server:
 
     def start(self) -> None:
         wait_ready(self.port, self.proc)
+        if self.name == "ceiling":
+            self.ids.write_text("x x\n")
+            return
         n = seeded_users(self.port, self.ids)
         print(f"{self.name}: {n} users listed", file=sys.stderr)
 
@@ -171,6 +174,8 @@ def bench(args: argparse.Namespace, scratch: Path) -> dict[str, dict[str, list[d
     servers = [
         Server("scimkit", "apps:make_scimkit()", args, scratch),
         Server("scim2-server", "apps:make_scim2()", args, scratch),
+        # A constant answer: what gunicorn and wrk leave for any app (GET mix only).
+        Server("ceiling", "apps:make_constant()", args, scratch),
     ]
     try:
         for srv in servers:
@@ -184,6 +189,8 @@ def bench(args: argparse.Namespace, scratch: Path) -> dict[str, dict[str, list[d
         for mix in MIXES:
             for round_no in range(args.rounds):
                 for srv in servers:
+                    if srv.name == "ceiling" and mix != "get":
+                        continue
                     r = wrk(
                         srv.port,
                         mix,
@@ -242,6 +249,7 @@ def main() -> None:
         "| scimkit p50 / p99 ms | scim2-server p50 / p99 ms |"
     )
     print("|---|---:|---:|---:|---:|---:|")
+    ceiling = median([r["rps"] for r in results["ceiling"]["get"]])
     for mix in MIXES:
         ours, theirs = results["scimkit"][mix], results["scim2-server"][mix]
         a = {k: median([r[k] for r in ours]) for k in ours[0]}
@@ -254,6 +262,10 @@ def main() -> None:
             f"| {a['rps'] / b['rps']:.1f}× "
             f"| {a['p50']:.2f} / {a['p99']:.2f} | {b['p50']:.2f} / {b['p99']:.2f} |"
         )
+    print(
+        f"\nSame gunicorn, a WSGI app returning a constant 90-byte answer: {ceiling:,.0f} req/s "
+        "(the ceiling the HTTP server and load generator leave on this machine)."
+    )
 
 
 if __name__ == "__main__":
