@@ -188,6 +188,12 @@ class Query:
         """Filter, sort and page ``stored`` exactly as the engine would."""
     def equality(self) -> tuple[str, str | int | float | bool, bool] | None:
         """For ``attr eq value``: ``(attribute, value, case_exact)``; else ``None``."""
+    def equalities(self) -> list[tuple[str, str | int | float | bool, bool]]:
+        """The ``eq`` terms and-ed at the top of the filter (``a[b eq v]`` as ``a.b``).
+
+        Every match satisfies each of them: a store may narrow by any, then
+        ``evaluate``.
+        """
 
 @final
 class MemberChange:

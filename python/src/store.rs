@@ -14,7 +14,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyString, PyTuple, PyType};
-use scimkit::filter::{CompValue, CompareOp, Filter};
+use scimkit::filter::{AttrPath, CompValue, CompareOp, Filter};
 use scimkit::store::{
     Member, MemberChange, Members, Page, PageRequest, Query, StoreResult, apply_member_change,
     paginate, unique_key,
@@ -249,7 +249,7 @@ impl PyQuery {
     ) -> PyResult<(Bound<'py, PyList>, Option<String>)> {
         let py = items.py();
         let all: Vec<Bound<'py, PyAny>> = items.try_iter()?.collect::<PyResult<_>>()?;
-        let (page, next) = paginate(all, &self.q.page).map_err(|_| invalid_cursor(py))?;
+        let (page, next) = paginate(all, &self.q.page).map_err(|_| invalid_cursor())?;
         Ok((PyList::new(py, page)?, next))
     }
 
@@ -270,7 +270,7 @@ impl PyQuery {
             hits.sort_by(|a, b| self.q.compare(&a.1, &b.1));
         }
         let total = hits.len();
-        let (page, next) = paginate(hits, &self.q.page).map_err(|_| invalid_cursor(py))?;
+        let (page, next) = paginate(hits, &self.q.page).map_err(|_| invalid_cursor())?;
         let resources = PyList::new(py, page.into_iter().map(|(o, _)| o))?;
         python_class(py, &PAGE, "Page")?.call1((resources, total, next))
     }
@@ -286,21 +286,80 @@ impl PyQuery {
         let Some(Filter::Compare(path, CompareOp::Eq, value)) = &self.q.filter else {
             return Ok(None);
         };
-        let Some(res) = self.q.schema().resolve(path) else {
-            return Ok(None);
-        };
+        match self.eq_term(path, value) {
+            Some((p, v, exact)) => Ok(Some((p, to_py(py, &v)?, exact))),
+            None => Ok(None),
+        }
+    }
+
+    /// The equalities every match must satisfy: the `attr eq value` terms joined
+    /// by `and` at the top of the filter, with `attr[sub eq value]` given as
+    /// `attr.sub` (e.g. Entra's membership check `id eq "g" and members[value eq
+    /// "u"]` gives `[("id", "g", True), ("members.value", "u", ...)]`). A store may
+    /// narrow its candidates by any of them, then let `evaluate` decide. Empty when
+    /// there are none.
+    fn equalities<'py>(&self, py: Python<'py>) -> PyResult<Vec<(String, Bound<'py, PyAny>, bool)>> {
+        let mut terms = Vec::new();
+        if let Some(f) = &self.q.filter {
+            self.collect_equalities(f, None, &mut terms);
+        }
+        terms
+            .into_iter()
+            .map(|(p, v, exact)| Ok((p, to_py(py, &v)?, exact)))
+            .collect()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("{:?}", self.q)
+    }
+}
+
+impl PyQuery {
+    /// `(canonical path, value, case_exact)` of `path eq value`, if the path is known
+    /// and the value not `null`.
+    fn eq_term(&self, path: &AttrPath, value: &CompValue) -> Option<(String, Value, bool)> {
+        let res = self.q.schema().resolve(path)?;
         let leaf = res.sub.unwrap_or(res.attr);
         let v = match value {
             CompValue::Str(s) => Value::String(s.clone()),
             CompValue::Num(n) => Value::Number(n.clone()),
             CompValue::Bool(b) => Value::Bool(*b),
-            CompValue::Null => return Ok(None),
+            CompValue::Null => return None,
         };
-        Ok(Some((path.to_string(), to_py(py, &v)?, leaf.case_exact)))
+        Some((path.to_string(), v, leaf.case_exact))
     }
 
-    fn __repr__(&self) -> String {
-        format!("{:?}", self.q)
+    /// Collect the necessary `eq` terms of `f` (under the value path `outer`).
+    fn collect_equalities(
+        &self,
+        f: &Filter,
+        outer: Option<&AttrPath>,
+        out: &mut Vec<(String, Value, bool)>,
+    ) {
+        match f {
+            Filter::And(a, b) => {
+                self.collect_equalities(a, outer, out);
+                self.collect_equalities(b, outer, out);
+            }
+            Filter::Compare(path, CompareOp::Eq, value) => {
+                let full = match outer {
+                    None => Some(path.clone()),
+                    Some(o) if path.uri.is_none() && path.sub_attr.is_none() => Some(AttrPath {
+                        uri: o.uri.clone(),
+                        name: o.name.clone(),
+                        sub_attr: Some(path.name.clone()),
+                    }),
+                    Some(_) => None,
+                };
+                if let Some(term) = full.and_then(|p| self.eq_term(&p, value)) {
+                    out.push(term);
+                }
+            }
+            Filter::ValuePath(path, inner) if outer.is_none() && path.sub_attr.is_none() => {
+                self.collect_equalities(inner, Some(path), out);
+            }
+            _ => {}
+        }
     }
 }
 
@@ -312,8 +371,7 @@ fn ordering(o: Ordering) -> i32 {
     }
 }
 
-fn invalid_cursor(py: Python<'_>) -> PyErr {
-    let _ = py;
+fn invalid_cursor() -> PyErr {
     crate::errors::InvalidCursorError::new_err("the cursor is invalid or has expired")
 }
 

@@ -322,3 +322,30 @@ def test_sqlite_store_options() -> None:
         scimkit.SqliteStore(":memory:", synchronous="sometimes")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="busy_timeout"):
         scimkit.SqliteStore(":memory:", busy_timeout=-1)
+
+
+def test_query_equalities_collect_the_and_terms() -> None:
+    captured: list[Query] = []
+
+    class Capture(DictStore):
+        def query(self, ctx: Ctx, kind: Kind, query: Query) -> Page:
+            captured.append(query)
+            return super().query(ctx, kind, query)
+
+    client = make_client(scimkit.Server(Capture(), {TOKEN: "t"}))
+    client("GET", "/Groups", query='filter=id eq "g1" and members[value eq "u1"]')
+    client("GET", "/Users", query='filter=userName eq "a" or externalId eq "b"')
+    client(
+        "GET",
+        "/Users",
+        query='filter=emails[type eq "work" and value eq "A@x.org"] and active eq true',
+    )
+    group, either, emails = captured
+    assert group.equality() is None
+    assert [(a, v) for a, v, _ in group.equalities()] == [("id", "g1"), ("members.value", "u1")]
+    assert either.equalities() == []
+    assert [(a, v, exact) for a, v, exact in emails.equalities()] == [
+        ("emails.type", "work", False),
+        ("emails.value", "A@x.org", False),
+        ("active", True, False),
+    ]

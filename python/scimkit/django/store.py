@@ -209,9 +209,14 @@ class DjangoStore:
 
     def _stored(self, rec: ScimResource, include_members: bool) -> Stored:
         if rec.kind == "Group" and include_members:
+            rows = sorted(rec.members.all(), key=lambda m: m.pk)
             members = [
-                {k: v for k, v in (("value", m[0]), ("type", m[1]), ("display", m[2])) if v}
-                for m in rec.members.order_by("pk").values_list("value", "type", "display")
+                {
+                    k: v
+                    for k, v in (("value", m.value), ("type", m.type), ("display", m.display))
+                    if v
+                }
+                for m in rows
             ]
             if members:
                 resource = json.loads(rec.resource)
@@ -489,22 +494,24 @@ class DjangoStore:
     def query(self, ctx: Ctx, kind: Kind, query: Query) -> Page:
         """Narrow by an indexed equality when there is one, then evaluate exactly."""
         rows = self._live(ctx, kind)
-        eq = query.equality()
-        if eq is not None:
-            attribute, value, case_exact = eq
-            if attribute == "id" and isinstance(value, str):
+        for attribute, value, case_exact in query.equalities():
+            if not isinstance(value, str):
+                continue
+            if attribute == "id":
                 rows = rows.filter(scim_id=value)
-            elif attribute == "externalId" and isinstance(value, str):
-                lookup = "external_id" if case_exact else "external_id__iexact"
-                rows = rows.filter(**{lookup: value})
-            elif isinstance(value, str) and (
-                (kind == "User" and attribute == "userName")
-                or (kind == "Group" and attribute == "displayName")
-            ):
+            elif attribute == "externalId":
+                rows = rows.filter(
+                    **{"external_id" if case_exact else "external_id__iexact": value}
+                )
+            elif (kind, attribute) in (("User", "userName"), ("Group", "displayName")):
                 rows = rows.filter(name_key=_name_key("User", {"userName": value}))
+            elif kind == "Group" and attribute == "members.value":
+                rows = rows.filter(members__value=value)
         needs_members = kind == "Group" and (
             query.include_members or "members" in (query.filter or "") or query.sort_by
         )
+        if needs_members:
+            rows = rows.prefetch_related("members")
         stored = [self._stored(rec, bool(needs_members)) for rec in rows]
         return query.evaluate(stored)
 
