@@ -241,7 +241,8 @@ def main() -> None:
         f"--workers {args.workers} --worker-class {args.worker_class} --threads {args.threads} "
         "--preload; "
         f"wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s, "
-        f"{args.rounds} alternating rounds (medians); {args.users} seeded users; load average {load_before:.1f} before, "
+        f"{args.rounds} alternating rounds (medians); {args.users} seeded users; "
+        f"load average {load_before:.1f} before, "
         f"{load_after:.1f} after.\n"
     )
     print(
