@@ -283,6 +283,8 @@ impl ScimServer {
             .map(|d| serde_json::to_vec(d).unwrap_or_default())
             .unwrap_or_default();
         let sub = Call {
+            policies: call.policies.clone(),
+            ignored: std::cell::Cell::new(false),
             method: op.method.clone(),
             path: path.to_owned(),
             query: HashMap::new(),

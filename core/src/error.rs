@@ -295,6 +295,13 @@ impl ScimError {
         self
     }
 
+    /// The complete HTTP response for this error: status, `Content-Type:
+    /// application/scim+json`, `WWW-Authenticate` on 401, `Retry-After` on 503,
+    /// and the JSON body (for adapters that fail before reaching the engine).
+    pub fn to_response(&self) -> http::Response<bytes::Bytes> {
+        crate::protocol::error_response(self)
+    }
+
     /// The RFC 7644 §3.12 error body: `schemas`, `status` (a string), `scimType`
     /// (when defined) and `detail`.
     pub fn to_json(&self) -> Value {

@@ -8,7 +8,7 @@
 //!
 //! Storage is the host's: implement [`UserStore`] (or use [`MemoryStore`], or the
 //! `scimkit-sqlite` / `scimkit-postgres` crates). The rules every store follows
-//! are in the [`store`] module docs, and [`store::testkit`] (feature `testkit`)
+//! are in the [`store`] module docs, and `store::testkit` (feature `testkit`)
 //! checks them.
 //!
 //! ```
@@ -120,11 +120,17 @@
 
 pub mod auth;
 mod bulk;
+#[cfg(any(test, feature = "testkit"))]
+pub mod corpus;
 pub mod error;
+pub mod events;
 pub mod filter;
+pub mod log;
 pub mod patch;
+pub mod policy;
 pub mod projection;
 mod protocol;
+mod provision;
 pub mod schema;
 mod server;
 pub mod store;
@@ -132,6 +138,9 @@ pub mod time;
 
 pub use auth::{Authenticator, Principal, StaticTokens, TrustedTenant};
 pub use error::{Result, ScimError, ScimType};
+pub use events::{Event, EventHandler, EventKind};
+pub use log::{LogEntry, LogQuery, MemoryLog, Outcome, ProvisioningLog};
+pub use policy::{DeletionPolicy, GroupPolicy, HiddenState, LinkPolicy, Policies};
 pub use protocol::SCIM_CONTENT_TYPE;
 pub use schema::{ResourceKind, UnknownAttributes};
 pub use server::{Config, ConfigError, MeResolver, ScimServer, ScimServerBuilder};

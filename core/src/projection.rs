@@ -86,6 +86,48 @@ impl Projection {
         attr.returned == Returned::Always || !named(&self.excluded, true)
     }
 
+    /// Apply to an owned resource; without `attributes`/`excludedAttributes` only
+    /// `returned: never`/`request` attributes are removed, in place (the common
+    /// case, with no copy).
+    pub fn apply_owned(&self, rs: &ResourceSchema, mut resource: Value) -> Value {
+        if !self.attributes.is_empty() || !self.excluded.is_empty() {
+            return self.apply(rs, &resource);
+        }
+        let Some(obj) = resource.as_object_mut() else {
+            return resource;
+        };
+        let hidden = |a: &Attribute| matches!(a.returned, Returned::Never | Returned::Request);
+        let has_never_sub = |a: &Attribute| {
+            a.sub_attributes
+                .iter()
+                .any(|s| s.returned == Returned::Never)
+        };
+        let attrs = rs.common().iter().chain(&rs.core.attributes);
+        for a in attrs {
+            if hidden(a) {
+                obj.shift_remove(&a.name);
+            } else if has_never_sub(a) {
+                if let Some(v) = obj.get_mut(&a.name) {
+                    *v = Self::strip_never(a, v);
+                }
+            }
+        }
+        for e in &rs.extensions {
+            if let Some(Value::Object(eo)) = obj.get_mut(&e.schema.id) {
+                for a in &e.schema.attributes {
+                    if hidden(a) {
+                        eo.shift_remove(&a.name);
+                    } else if has_never_sub(a) {
+                        if let Some(v) = eo.get_mut(&a.name) {
+                            *v = Self::strip_never(a, v);
+                        }
+                    }
+                }
+            }
+        }
+        resource
+    }
+
     /// Apply to a full resource in canonical form.
     pub fn apply(&self, rs: &ResourceSchema, resource: &Value) -> Value {
         let Some(obj) = resource.as_object() else {
@@ -300,6 +342,15 @@ mod tests {
         Projection::parse(rs, attrs, excl)
             .unwrap()
             .apply(rs, &user())
+    }
+
+    #[test]
+    fn in_place_default_projection_equals_the_general_one() {
+        let reg = Registry::default();
+        let rs = reg.get(ResourceKind::User);
+        let p = Projection::default();
+        assert_eq!(p.apply_owned(rs, user()), p.apply(rs, &user()));
+        assert!(p.apply_owned(rs, user()).get("password").is_none());
     }
 
     #[test]

@@ -39,6 +39,10 @@ impl Reply {
         Self::json(status, body)
     }
 
+    pub(crate) fn no_content() -> Self {
+        Self::empty(204)
+    }
+
     fn json(status: u16, body: Value) -> Self {
         Self {
             status,
@@ -97,8 +101,17 @@ impl Reply {
     }
 }
 
+/// See [`ScimError::to_response`].
+pub(crate) fn error_response(e: &ScimError) -> Response<Bytes> {
+    Reply::from_error(e).into_http()
+}
+
 /// The parts of a request the engine reads, owned so that Bulk can make its own.
 pub(crate) struct Call<'a> {
+    /// The tenant's policies (the defaults until the principal is known).
+    pub(crate) policies: Arc<crate::policy::Policies>,
+    /// Set when a policy made the request a no-op (for the provisioning log).
+    pub(crate) ignored: std::cell::Cell<bool>,
     pub(crate) method: Method,
     /// The path below the base path, e.g. `/Users/123`.
     pub(crate) path: String,
@@ -319,12 +332,20 @@ impl ListParams {
     }
 }
 
+/// What a request's handling tells the transport besides the reply.
+struct Extra {
+    principal: Option<Principal>,
+    ignored: bool,
+}
+
 /// How many times a write without `If-Match` is retried after losing a race.
 const WRITE_RETRIES: usize = 16;
 
 impl ScimServer {
     /// Handle one request. Never panics on any input and never answers 5xx for a
-    /// client mistake: every failure is a SCIM error response.
+    /// client mistake: every failure is a SCIM error response. The response's
+    /// extensions carry the authenticated [`Principal`] (tenant and token id),
+    /// for the transport's logs.
     pub fn handle(&self, req: Request<Bytes>) -> Response<Bytes> {
         let (parts, body) = req.into_parts();
         self.handle_parts(&parts.method, &parts.uri, &parts.headers, &body)
@@ -339,17 +360,62 @@ impl ScimServer {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Response<Bytes> {
+        self.handle_inner(method, uri, headers, body, None)
+    }
+
+    /// Handle a request **as** `principal`, without asking the authenticator:
+    /// for in-process callers that are the principal's own code (a pull sync, an
+    /// import tool). Never route network requests here.
+    pub fn handle_as(&self, principal: &Principal, req: Request<Bytes>) -> Response<Bytes> {
+        let (parts, body) = req.into_parts();
+        self.handle_inner(
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+            &body,
+            Some(principal),
+        )
+    }
+
+    fn handle_inner(
+        &self,
+        method: &Method,
+        uri: &http::Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+        as_principal: Option<&Principal>,
+    ) -> Response<Bytes> {
         let request_id = headers
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .filter(|s| !s.is_empty() && s.len() <= 128)
             .map(str::to_owned)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let reply = match self.route_request(method, uri, headers, body, &request_id) {
+        let mut extra = Extra {
+            principal: as_principal.cloned(),
+            ignored: false,
+        };
+        let reply = match self.route_request(method, uri, headers, body, &request_id, &mut extra) {
             Ok(r) => r,
             Err(e) => Reply::from_error(&e),
         };
-        reply.into_http()
+        let mut resp = reply.into_http();
+        if extra.ignored {
+            // Accepted without effect by policy (ignored resource, groups not
+            // provisioned): callers such as a sync can tell.
+            resp.headers_mut()
+                .insert("x-scimkit-ignored", HeaderValue::from_static("true"));
+        }
+        // For the transport's logs: who the request acted as (never the token).
+        if let Some(p) = extra.principal {
+            resp.extensions_mut().insert(p);
+        }
+        resp
+    }
+
+    /// The policies in force for `tenant`.
+    pub fn policies(&self, tenant: &str) -> Arc<crate::policy::Policies> {
+        self.inner.policies.policies(tenant)
     }
 
     fn route_request(
@@ -359,6 +425,7 @@ impl ScimServer {
         headers: &HeaderMap,
         body: &[u8],
         request_id: &str,
+        extra: &mut Extra,
     ) -> Result<Reply> {
         let cfg = &self.inner.config;
         let full_path = percent_encoding::percent_decode_str(uri.path())
@@ -372,7 +439,9 @@ impl ScimServer {
             Some(u) => u.clone(),
             None => derive_base_url(uri, headers, &cfg.base_path),
         };
-        let call = Call {
+        let mut call = Call {
+            policies: crate::provision::default_policies(),
+            ignored: std::cell::Cell::new(false),
             method: method.clone(),
             path: rest.trim_end_matches('/').to_owned(),
             query: parse_query(uri.query()),
@@ -384,33 +453,66 @@ impl ScimServer {
         if let Some(reply) = self.discovery(&call)? {
             return Ok(reply);
         }
-        let token = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, rest) = v.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-            });
-        let principal = self
-            .inner
-            .auth
-            .authenticate(token)
-            .ok_or_else(ScimError::unauthorized)?;
+        let token = crate::auth::bearer_token(headers);
+        let authenticated = match &extra.principal {
+            Some(p) => Ok(Some(p.clone())),
+            None => self.inner.auth.try_authenticate(token),
+        };
+        // `\0` separates a tenant from its hidden-user shadow tenants; no real
+        // tenant may contain it.
+        let principal = match authenticated {
+            Ok(Some(p)) if !p.tenant.contains('\0') => p,
+            Ok(_) => {
+                let e = ScimError::unauthorized();
+                self.record_rejected(&call, request_id, &e);
+                return Err(e);
+            }
+            Err(e) => {
+                tracing::warn!(request_id, error = ?e, "authentication unavailable");
+                return Err(ScimError::unavailable(e, 5));
+            }
+        };
+        extra.principal = Some(principal.clone());
         let ctx = Ctx {
             tenant: principal.tenant.clone(),
             request_id: request_id.to_owned(),
             actor: Some(principal.token_id.clone()),
         };
-        self.dispatch(&call, &ctx, &principal)
+        call.policies = self.inner.policies.policies(&principal.tenant);
+        if !call.policies.enabled {
+            let e = ScimError::forbidden(
+                "provisioning is disabled for this tenant; nothing was changed",
+            );
+            self.record(
+                &call,
+                &ctx,
+                &principal,
+                &Err(ScimError::forbidden(e.detail())),
+            );
+            return Err(e);
+        }
+        let result = self.dispatch(&call, &ctx, &principal);
+        extra.ignored = call.ignored.get();
+        result
     }
 
-    /// Route an authenticated call (also used by Bulk for each operation).
+    /// Route an authenticated call (also used by Bulk for each operation) and
+    /// record it in the provisioning log.
     pub(crate) fn dispatch(
         &self,
         call: &Call<'_>,
         ctx: &Ctx,
         principal: &Principal,
     ) -> Result<Reply> {
+        let result = self.route(call, ctx, principal);
+        self.record(call, ctx, principal, &result);
+        result
+    }
+
+    fn route(&self, call: &Call<'_>, ctx: &Ctx, principal: &Principal) -> Result<Reply> {
+        if let Some(reply) = self.group_gate(call)? {
+            return Ok(reply);
+        }
         let segs: Vec<&str> = call.path.split('/').filter(|s| !s.is_empty()).collect();
         let m = &call.method;
         let kind_of = |s: &str| {
@@ -505,13 +607,35 @@ impl ScimServer {
     fn render(
         &self,
         call: &Call<'_>,
+        ctx: &Ctx,
         kind: ResourceKind,
-        stored: &Stored,
+        stored: Stored,
         proj: &Projection,
     ) -> Value {
         let rs = self.schema(kind);
-        let mut v = stored.resource.clone();
+        let id = stored.id;
+        let version = stored.version;
+        let mut v = stored.resource;
+        if kind == ResourceKind::User && proj.wants(rs, "groups") {
+            self.attach_groups(call, ctx, &id, &mut v);
+        }
+        if let Some(Value::Array(members)) = v.get_mut("members") {
+            // members.$ref (RFC 7643 §4.2) is this server's URL of the member.
+            for m in members.iter_mut().filter_map(Value::as_object_mut) {
+                if let (None, Some(value)) = (m.get("$ref"), m.get("value").and_then(Value::as_str))
+                {
+                    let endpoint = if m.get("type").and_then(Value::as_str) == Some("Group") {
+                        "Groups"
+                    } else {
+                        "Users"
+                    };
+                    let r = format!("{}/{endpoint}/{value}", call.base_url);
+                    m.insert("$ref".into(), Value::String(r));
+                }
+            }
+        }
         if let Some(obj) = v.as_object_mut() {
+            obj.shift_remove(crate::policy::INTERNAL_KEY);
             let mut schemas = vec![Value::String(rs.core.id.clone())];
             for e in &rs.extensions {
                 if obj.contains_key(&e.schema.id) {
@@ -519,7 +643,7 @@ impl ScimServer {
                 }
             }
             obj.insert("schemas".into(), Value::Array(schemas));
-            obj.insert("id".into(), Value::String(stored.id.clone()));
+            obj.insert("id".into(), Value::String(id.clone()));
             let meta = obj
                 .entry("meta")
                 .or_insert_with(|| Value::Object(Map::new()));
@@ -530,12 +654,12 @@ impl ScimServer {
                 );
                 meta.insert(
                     "location".into(),
-                    Value::String(self.location(call, kind, &stored.id)),
+                    Value::String(self.location(call, kind, &id)),
                 );
-                meta.insert("version".into(), Value::String(etag(stored.version)));
+                meta.insert("version".into(), Value::String(etag(version)));
             }
         }
-        proj.apply(rs, &v)
+        proj.apply_owned(rs, v)
     }
 
     fn projection(&self, call: &Call<'_>, kind: ResourceKind) -> Result<Projection> {
@@ -546,30 +670,34 @@ impl ScimServer {
         )
     }
 
-    fn resource_reply(
+    pub(crate) fn resource_reply(
         &self,
         call: &Call<'_>,
+        ctx: &Ctx,
         kind: ResourceKind,
         status: u16,
-        stored: &Stored,
+        stored: Stored,
         proj: &Projection,
     ) -> Reply {
-        let body = self.render(call, kind, stored, proj);
-        let mut r = Reply::json(status, body).header(header::ETAG, etag(stored.version));
-        if status == 201 {
-            r = r.header(header::LOCATION, self.location(call, kind, &stored.id));
+        let tag = etag(stored.version);
+        let location = (status == 201).then(|| self.location(call, kind, &stored.id));
+        let body = self.render(call, ctx, kind, stored, proj);
+        let mut r = Reply::json(status, body).header(header::ETAG, tag);
+        if let Some(l) = location {
+            r = r.header(header::LOCATION, l);
         }
         r
     }
 
     /// A validated resource assembled into the stored form.
-    fn assemble(
+    pub(crate) fn assemble(
         &self,
         kind: ResourceKind,
         id: &str,
         validated: Map<String, Value>,
         created: &str,
         modified: &str,
+        internal: Option<Value>,
     ) -> Value {
         let rs = self.schema(kind);
         let mut out = Map::new();
@@ -588,7 +716,41 @@ impl ScimServer {
             "meta".into(),
             json!({"resourceType": kind.as_str(), "created": created, "lastModified": modified}),
         );
+        if let Some(i) = internal {
+            out.insert(crate::policy::INTERNAL_KEY.into(), i);
+        }
         Value::Object(out)
+    }
+
+    /// Apply the password policy to a validated User: hash a new cleartext
+    /// password (a value equal to the stored hash is kept as it is), or refuse it.
+    fn protect_password(
+        &self,
+        validated: &mut Map<String, Value>,
+        existing: Option<&Value>,
+    ) -> Result<()> {
+        let Some(Value::String(pw)) = validated.get("password") else {
+            return Ok(());
+        };
+        if existing
+            .and_then(|e| e.get("password"))
+            .and_then(Value::as_str)
+            == Some(pw.as_str())
+            && crate::auth::is_password_hash(pw)
+        {
+            return Ok(());
+        }
+        match self.inner.config.passwords {
+            crate::auth::PasswordPolicy::Reject => Err(ScimError::invalid_value(
+                "this service provider does not accept passwords",
+            )),
+            crate::auth::PasswordPolicy::Hash => {
+                let hash = crate::auth::hash_password(pw)
+                    .map_err(|e| ScimError::internal(e.to_string()))?;
+                validated.insert("password".into(), Value::String(hash));
+                Ok(())
+            }
+        }
     }
 
     /// Validate a client body into canonical form (plus group member checks).
@@ -598,7 +760,7 @@ impl ScimServer {
         body: &Value,
         existing: Option<&Value>,
     ) -> Result<Map<String, Value>> {
-        let validated = validate_resource(
+        let mut validated = validate_resource(
             self.schema(kind),
             body,
             self.inner.config.unknown_attributes,
@@ -607,9 +769,9 @@ impl ScimServer {
         if kind == ResourceKind::Group {
             if let Some(Value::Array(members)) = validated.get("members") {
                 for m in members {
-                    if !m
-                        .get("value")
-                        .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+                    if m.get("value")
+                        .and_then(Value::as_str)
+                        .is_none_or(str::is_empty)
                     {
                         return Err(ScimError::invalid_value(
                             "every member needs a \"value\" (the member's id)",
@@ -617,6 +779,9 @@ impl ScimServer {
                     }
                 }
             }
+        }
+        if kind == ResourceKind::User {
+            self.protect_password(&mut validated, existing)?;
         }
         Ok(validated)
     }
@@ -628,15 +793,24 @@ impl ScimServer {
         let body = parse_json(call.body)?;
         let proj = self.projection(call, kind)?;
         let validated = self.validate(kind, &body, None)?;
+        self.check_policy_values(call, &validated)?;
+        if kind == ResourceKind::User {
+            if let Some(reply) = self.link_existing_user(call, ctx, &validated, &proj)? {
+                return Ok(reply);
+            }
+        } else if call.policies.groups == crate::policy::GroupPolicy::UpdateOnly {
+            return self.link_existing_group(call, ctx, validated, &proj);
+        }
         let id = uuid::Uuid::new_v4().to_string();
         let now = crate::time::now();
-        let resource = self.assemble(kind, &id, validated, &now, &now);
+        let resource = self.assemble(kind, &id, validated, &now, &now, None);
         let stored = self
             .inner
             .store
             .create(ctx, kind, resource)
             .map_err(|e| store_error(ctx, kind, &id, e))?;
-        Ok(self.resource_reply(call, kind, 201, &stored, &proj))
+        self.created_events(ctx, kind, &stored);
+        Ok(self.resource_reply(call, ctx, kind, 201, stored, &proj))
     }
 
     // ===== read =====
@@ -654,7 +828,7 @@ impl ScimServer {
                 return Ok(Reply::empty(304).header(header::ETAG, etag(stored.version)));
             }
         }
-        Ok(self.resource_reply(call, kind, 200, &stored, &proj))
+        Ok(self.resource_reply(call, ctx, kind, 200, stored, &proj))
     }
 
     fn load(&self, ctx: &Ctx, kind: ResourceKind, id: &str, members: Members) -> Result<Stored> {
@@ -665,97 +839,102 @@ impl ScimServer {
             .ok_or_else(|| ScimError::not_found(kind.as_str(), id))
     }
 
-    // ===== replace =====
+    // ===== replace and patch =====
 
     fn put(&self, call: &Call<'_>, ctx: &Ctx, kind: ResourceKind, id: &str) -> Result<Reply> {
         check_content_type(call.headers)?;
         let body = parse_json(call.body)?;
-        let proj = self.projection(call, kind)?;
-        let if_match = Precondition::from_header(call.headers, header::IF_MATCH);
-        for _ in 0..WRITE_RETRIES {
-            let existing = self.load(ctx, kind, id, Members::Include)?;
-            if if_match
-                .as_ref()
-                .is_some_and(|p| !p.matches(existing.version))
-            {
-                return Err(ScimError::precondition_failed());
+        self.write(call, ctx, kind, id, |existing| {
+            let mut v = self.validate(kind, &body, Some(existing))?;
+            // A client cannot read the write-only password back, so a PUT
+            // without one keeps the stored one.
+            if let (false, Some(pw)) = (v.contains_key("password"), existing.get("password")) {
+                v.insert("password".into(), pw.clone());
             }
-            let validated = self.validate(kind, &body, Some(&existing.resource))?;
-            let created = existing.resource["meta"]["created"]
-                .as_str()
-                .unwrap_or("")
-                .to_owned();
-            let created = if created.is_empty() {
-                crate::time::now()
-            } else {
-                created
-            };
-            let resource = self.assemble(kind, id, validated, &created, &crate::time::now());
-            match self
-                .inner
-                .store
-                .replace(ctx, kind, id, resource, Some(existing.version))
-            {
-                Ok(stored) => return Ok(self.resource_reply(call, kind, 200, &stored, &proj)),
-                Err(StoreError::PreconditionFailed) if if_match.is_none() => continue,
-                Err(e) => return Err(store_error(ctx, kind, id, e)),
-            }
-        }
-        Err(ScimError::conflict(
-            "the resource is being modified concurrently; retry",
-        ))
+            Ok(v)
+        })
     }
-
-    // ===== patch =====
 
     fn patch(&self, call: &Call<'_>, ctx: &Ctx, kind: ResourceKind, id: &str) -> Result<Reply> {
         check_content_type(call.headers)?;
         let body = parse_json(call.body)?;
         let ops = patch::parse_request(&body, self.inner.config.max_patch_operations)?;
-        let proj = self.projection(call, kind)?;
-        let if_match = Precondition::from_header(call.headers, header::IF_MATCH);
         if kind == ResourceKind::Group {
             if let Some(change) = member_only_change(&ops)? {
-                return self.patch_members(call, ctx, id, change, if_match, &proj);
+                return self.patch_members(call, ctx, id, change);
             }
         }
         let rs = Arc::clone(self.schema(kind));
-        for _ in 0..WRITE_RETRIES {
-            let existing = self.load(ctx, kind, id, Members::Include)?;
-            if if_match
-                .as_ref()
-                .is_some_and(|p| !p.matches(existing.version))
-            {
-                return Err(ScimError::precondition_failed());
-            }
-            let mut working = existing.resource.as_object().cloned().unwrap_or_default();
+        self.write(call, ctx, kind, id, |existing| {
+            let mut working = existing.as_object().cloned().unwrap_or_default();
             patch::apply(
                 &mut working,
                 &ops,
                 &rs,
                 self.inner.config.unknown_attributes,
             )?;
-            let validated =
-                self.validate(kind, &Value::Object(working), Some(&existing.resource))?;
+            self.validate(kind, &Value::Object(working), Some(existing))
+        })
+    }
+
+    /// The read-modify-write shared by PUT and PATCH: `make` turns the stored
+    /// resource into the validated new one. Retries (bounded) when a concurrent
+    /// writer wins and the client sent no `If-Match`; skips the write when
+    /// nothing changes; applies the ignore and rename policies; emits events.
+    fn write(
+        &self,
+        call: &Call<'_>,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        make: impl Fn(&Value) -> Result<Map<String, Value>>,
+    ) -> Result<Reply> {
+        let proj = self.projection(call, kind)?;
+        let if_match = Precondition::from_header(call.headers, header::IF_MATCH);
+        for _ in 0..WRITE_RETRIES {
+            let existing = self.load(ctx, kind, id, Members::Include)?;
+            if if_match
+                .as_ref()
+                .is_some_and(|p| !p.matches(existing.version))
+            {
+                return Err(ScimError::precondition_failed());
+            }
+            if crate::provision::is_ignored(&existing.resource) {
+                call.ignored.set(true);
+                return Ok(self.resource_reply(call, ctx, kind, 200, existing, &proj));
+            }
+            let mut validated = make(&existing.resource)?;
+            self.check_policy_values(call, &validated)?;
+            let mut internal = crate::provision::internal(&existing.resource);
+            if kind == ResourceKind::User {
+                self.rename_on_transition(
+                    call,
+                    id,
+                    &existing.resource,
+                    &mut validated,
+                    &mut internal,
+                );
+            }
             // Nothing changed: no write, no new version.
-            let mut before = existing.resource.as_object().cloned().unwrap_or_default();
-            before.remove("schemas");
-            before.remove("id");
-            before.remove("meta");
+            let before = crate::provision::comparable(&existing.resource);
             if before == validated {
-                return Ok(self.resource_reply(call, kind, 200, &existing, &proj));
+                return Ok(self.resource_reply(call, ctx, kind, 200, existing, &proj));
             }
             let created = existing.resource["meta"]["created"]
                 .as_str()
-                .unwrap_or("")
-                .to_owned();
-            let resource = self.assemble(kind, id, validated, &created, &crate::time::now());
+                .map(str::to_owned)
+                .unwrap_or_else(crate::time::now);
+            let resource =
+                self.assemble(kind, id, validated, &created, &crate::time::now(), internal);
             match self
                 .inner
                 .store
                 .replace(ctx, kind, id, resource, Some(existing.version))
             {
-                Ok(stored) => return Ok(self.resource_reply(call, kind, 200, &stored, &proj)),
+                Ok(stored) => {
+                    self.updated_events(ctx, kind, &existing.resource, &stored.resource);
+                    return Ok(self.resource_reply(call, ctx, kind, 200, stored, &proj));
+                }
                 Err(StoreError::PreconditionFailed) if if_match.is_none() => continue,
                 Err(e) => return Err(store_error(ctx, kind, id, e)),
             }
@@ -774,26 +953,29 @@ impl ScimServer {
         ctx: &Ctx,
         id: &str,
         mut change: MemberChange,
-        if_match: Option<Precondition>,
-        proj: &Projection,
     ) -> Result<Reply> {
         let kind = ResourceKind::Group;
+        let proj = self.projection(call, kind)?;
         change.last_modified = crate::time::now();
-        let if_version = match &if_match {
-            None => None,
-            Some(p) => {
-                let current = self.load(ctx, kind, id, Members::Exclude)?;
-                if !p.matches(current.version) {
-                    return Err(ScimError::precondition_failed());
-                }
-                Some(current.version)
-            }
-        };
+        let if_match = Precondition::from_header(call.headers, header::IF_MATCH);
+        let current = self.load(ctx, kind, id, Members::Exclude)?;
+        if if_match
+            .as_ref()
+            .is_some_and(|p| !p.matches(current.version))
+        {
+            return Err(ScimError::precondition_failed());
+        }
+        if crate::provision::is_ignored(&current.resource) {
+            call.ignored.set(true);
+            return Ok(Reply::empty(204).header(header::ETAG, etag(current.version)));
+        }
+        let if_version = if_match.map(|_| current.version);
         let stored = self
             .inner
             .store
             .modify_members(ctx, id, &change, if_version)
             .map_err(|e| store_error(ctx, kind, id, e))?;
+        self.member_events(ctx, id, &stored.resource, &change);
         let wants_body =
             call.query.contains_key("attributes") || call.query.contains_key("excludedattributes");
         if !wants_body {
@@ -805,26 +987,56 @@ impl ScimServer {
             Members::Exclude
         };
         let fresh = self.load(ctx, kind, id, members)?;
-        Ok(self.resource_reply(call, kind, 200, &fresh, proj))
+        Ok(self.resource_reply(call, ctx, kind, 200, fresh, &proj))
     }
 
     // ===== delete =====
 
     fn delete(&self, call: &Call<'_>, ctx: &Ctx, kind: ResourceKind, id: &str) -> Result<Reply> {
-        let if_version = match Precondition::from_header(call.headers, header::IF_MATCH) {
-            None => None,
-            Some(p) => {
-                let current = self.load(ctx, kind, id, Members::Exclude)?;
-                if !p.matches(current.version) {
-                    return Err(ScimError::precondition_failed());
-                }
-                Some(current.version)
-            }
+        let precondition = Precondition::from_header(call.headers, header::IF_MATCH);
+        let current = self.load(ctx, kind, id, Members::Exclude)?;
+        if precondition
+            .as_ref()
+            .is_some_and(|p| !p.matches(current.version))
+        {
+            return Err(ScimError::precondition_failed());
+        }
+        if crate::provision::is_ignored(&current.resource) {
+            call.ignored.set(true);
+            return Ok(Reply::empty(204));
+        }
+        if kind == ResourceKind::Group
+            && call.policies.groups == crate::policy::GroupPolicy::UpdateOnly
+        {
+            return Err(ScimError::forbidden(
+                "deleting groups is disabled for this application; nothing was changed",
+            ));
+        }
+        let if_version = precondition.map(|_| current.version);
+        let state = match call.policies.deletion {
+            _ if kind == ResourceKind::Group => None,
+            crate::policy::DeletionPolicy::Hard => None,
+            crate::policy::DeletionPolicy::Soft => Some(crate::policy::HiddenState::Deleted),
+            crate::policy::DeletionPolicy::Review => Some(crate::policy::HiddenState::Review),
         };
-        self.inner
-            .store
-            .delete(ctx, kind, id, if_version)
-            .map_err(|e| store_error(ctx, kind, id, e))?;
+        match state {
+            None => {
+                self.inner
+                    .store
+                    .delete(ctx, kind, id, if_version)
+                    .map_err(|e| store_error(ctx, kind, id, e))?;
+                self.emit(
+                    ctx,
+                    crate::events::EventKind::Deleted,
+                    kind,
+                    id,
+                    crate::provision::name_of(&current.resource),
+                    vec![],
+                    vec![],
+                );
+            }
+            Some(state) => self.hide_user(ctx, id, state, if_version)?,
+        }
         Ok(Reply::empty(204))
     }
 
@@ -921,7 +1133,7 @@ impl ScimServer {
 
     /// Run a query; when the store cannot answer it, evaluate it here over all
     /// resources of the kind.
-    fn run_query(&self, ctx: &Ctx, kind: ResourceKind, q: &Query) -> Result<Page> {
+    pub(crate) fn run_query(&self, ctx: &Ctx, kind: ResourceKind, q: &Query) -> Result<Page> {
         match self.inner.store.query(ctx, kind, q) {
             Err(StoreError::Unsupported) => {}
             other => return other.map_err(|e| store_error(ctx, kind, "", e)),
@@ -983,14 +1195,15 @@ impl ScimServer {
         let proj = Projection::parse(rs, params.attributes.as_deref(), params.excluded.as_deref())?;
         let q = self.build_query(kind, &params, &proj)?;
         let page = self.run_query(ctx, kind, &q)?;
+        let total_results = page.total_results;
         let resources: Vec<Value> = page
             .resources
-            .iter()
-            .map(|s| self.render(call, kind, s, &proj))
+            .into_iter()
+            .map(|s| self.render(call, ctx, kind, s, &proj))
             .collect();
         Ok(Reply::json(
             200,
-            list_response(resources, page.total_results, &q.page, page.next_cursor),
+            list_response(resources, total_results, &q.page, page.next_cursor),
         ))
     }
 
@@ -1003,6 +1216,14 @@ impl ScimServer {
         let mut first_err = None;
         let mut answered = false;
         for kind in ResourceKind::ALL {
+            if kind == ResourceKind::Group
+                && matches!(
+                    call.policies.groups,
+                    crate::policy::GroupPolicy::Refuse | crate::policy::GroupPolicy::Ignore
+                )
+            {
+                continue;
+            }
             let proj = Projection::parse(
                 self.schema(kind),
                 params.attributes.as_deref(),
@@ -1027,15 +1248,15 @@ impl ScimServer {
         let (items, next) =
             paginate(all, &page).map_err(|e| store_error(ctx, ResourceKind::User, "", e))?;
         let resources = items
-            .iter()
+            .into_iter()
             .map(|(kind, s)| {
                 let proj = Projection::parse(
-                    self.schema(*kind),
+                    self.schema(kind),
                     params.attributes.as_deref(),
                     params.excluded.as_deref(),
                 )
                 .unwrap_or_default();
-                self.render(call, *kind, s, &proj)
+                self.render(call, ctx, kind, s, &proj)
             })
             .collect();
         Ok(Reply::json(

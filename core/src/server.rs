@@ -4,6 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::auth::{Authenticator, Principal, StaticTokens, TrustedTenant};
+use crate::events::{EventDispatcher, EventHandler};
+use crate::log::ProvisioningLog;
+use crate::policy::{Policies, PolicySource, TenantPolicies};
 use crate::schema::{Extension, Registry, Schema, UnknownAttributes};
 use crate::store::UserStore;
 
@@ -45,6 +48,8 @@ pub struct Config {
     pub max_unindexed_scan: Option<usize>,
     /// The `/Me` mapping.
     pub me: Option<Arc<MeResolver>>,
+    /// What happens to `password` values.
+    pub passwords: crate::auth::PasswordPolicy,
 }
 
 impl fmt::Debug for Config {
@@ -62,6 +67,7 @@ impl fmt::Debug for Config {
             .field("max_body_size", &self.max_body_size)
             .field("max_unindexed_scan", &self.max_unindexed_scan)
             .field("me", &self.me.is_some())
+            .field("passwords", &self.passwords)
             .finish()
     }
 }
@@ -81,6 +87,7 @@ impl Default for Config {
             max_body_size: 1024 * 1024,
             max_unindexed_scan: None,
             me: None,
+            passwords: crate::auth::PasswordPolicy::Hash,
         }
     }
 }
@@ -110,6 +117,9 @@ pub enum ConfigError {
 
 pub(crate) struct Inner {
     pub(crate) store: Arc<dyn UserStore>,
+    pub(crate) policies: Arc<dyn PolicySource>,
+    pub(crate) events: Option<EventDispatcher>,
+    pub(crate) log: Option<Arc<dyn ProvisioningLog>>,
     pub(crate) auth: Arc<dyn Authenticator>,
     pub(crate) registry: Registry,
     pub(crate) config: Config,
@@ -176,14 +186,36 @@ impl ScimServer {
 }
 
 /// Builds a [`ScimServer`].
-#[derive(Default)]
 pub struct ScimServerBuilder {
     store: Option<Arc<dyn UserStore>>,
+    policies: TenantPolicies,
+    policy_source: Option<Arc<dyn PolicySource>>,
+    events: Option<Arc<dyn EventHandler>>,
+    event_queue: usize,
+    log: Option<Arc<dyn ProvisioningLog>>,
     auth: Option<Arc<dyn Authenticator>>,
     tokens: StaticTokens,
     user_extensions: Vec<Extension>,
     group_extensions: Vec<Extension>,
     config: Config,
+}
+
+impl Default for ScimServerBuilder {
+    fn default() -> Self {
+        Self {
+            store: None,
+            policies: TenantPolicies::default(),
+            policy_source: None,
+            events: None,
+            event_queue: 10_000,
+            log: None,
+            auth: None,
+            tokens: StaticTokens::default(),
+            user_extensions: Vec::new(),
+            group_extensions: Vec::new(),
+            config: Config::default(),
+        }
+    }
 }
 
 impl fmt::Debug for ScimServerBuilder {
@@ -205,6 +237,55 @@ impl ScimServerBuilder {
     /// The store, already shared.
     pub fn shared_store(mut self, store: Arc<dyn UserStore>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// The policies of every tenant (see [`Policies`]). Defaults to plain RFC
+    /// behaviour (hard delete, full groups, no linking).
+    pub fn policies(mut self, policies: Policies) -> Self {
+        let mut p = TenantPolicies::new(policies);
+        std::mem::swap(&mut p, &mut self.policies);
+        // Keep overrides set before.
+        self.policies.merge_overrides(p);
+        self
+    }
+
+    /// Override the policies of one tenant.
+    pub fn tenant_policies(mut self, tenant: &str, policies: Policies) -> Self {
+        self.policies.set(tenant, policies);
+        self
+    }
+
+    /// Resolve policies dynamically (e.g. from the server's database); replaces
+    /// `policies`/`tenant_policies`.
+    pub fn policy_source(mut self, source: impl PolicySource) -> Self {
+        self.policy_source = Some(Arc::new(source));
+        self
+    }
+
+    /// Deliver provisioning events to `handler` on a background thread (see
+    /// [`crate::events`]). Defaults to no handler.
+    pub fn on_event(mut self, handler: impl EventHandler) -> Self {
+        self.events = Some(Arc::new(handler));
+        self
+    }
+
+    /// The event queue's capacity; events beyond it are dropped and counted.
+    /// Defaults to 10 000.
+    pub fn event_queue(mut self, capacity: usize) -> Self {
+        self.event_queue = capacity;
+        self
+    }
+
+    /// Record the provisioning log here. Defaults to no log.
+    pub fn provisioning_log(mut self, log: impl ProvisioningLog) -> Self {
+        self.log = Some(Arc::new(log));
+        self
+    }
+
+    /// Record the provisioning log here (shared with, e.g., an admin page).
+    pub fn shared_log(mut self, log: Arc<dyn ProvisioningLog>) -> Self {
+        self.log = Some(log);
         self
     }
 
@@ -289,6 +370,13 @@ impl ScimServerBuilder {
         self
     }
 
+    /// What to do with `password` values: store an Argon2id hash, or refuse
+    /// them. Defaults to hashing.
+    pub fn passwords(mut self, policy: crate::auth::PasswordPolicy) -> Self {
+        self.config.passwords = policy;
+        self
+    }
+
     /// Serve `/Me` by mapping the principal to a User id. Defaults to 501.
     pub fn me(mut self, f: impl Fn(&Principal) -> Option<String> + Send + Sync + 'static) -> Self {
         self.config.me = Some(Arc::new(f));
@@ -366,6 +454,13 @@ impl ScimServerBuilder {
         Ok(ScimServer {
             inner: Arc::new(Inner {
                 store,
+                policies: self
+                    .policy_source
+                    .unwrap_or_else(|| Arc::new(self.policies)),
+                events: self
+                    .events
+                    .map(|h| EventDispatcher::new(h, self.event_queue)),
+                log: self.log,
                 auth,
                 registry: Registry::new(self.user_extensions, self.group_extensions),
                 config,

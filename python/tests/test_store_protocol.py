@@ -127,14 +127,17 @@ def test_not_found_and_precondition_failed_map() -> None:
     server = scimkit.Server(Gone(), {TOKEN: "t"})
     client = make_client(server)
     uid = client("POST", "/Users", entra_user("a@contoso.com")).json()["id"]
-    put = entra_user("a@contoso.com", id=uid)
+    put = entra_user("a@contoso.com", id=uid, title="Changed")  # a change reaches the store
     assert client("PUT", f"/Users/{uid}", put).status == 404
     # If-Match with a stale version: the store's PreconditionFailedError → 412.
     server = scimkit.Server(DictStore(), {TOKEN: "t"})
     client = make_client(server)
     uid = client("POST", "/Users", entra_user("b@contoso.com")).json()["id"]
     stale = client(
-        "PUT", f"/Users/{uid}", entra_user("b@contoso.com"), headers=[("if-match", 'W/"9"')]
+        "PUT",
+        f"/Users/{uid}",
+        entra_user("b@contoso.com", title="Changed"),
+        headers=[("if-match", 'W/"9"')],
     )
     assert stale.status == 412
 

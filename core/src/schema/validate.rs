@@ -103,6 +103,16 @@ pub(crate) fn validate_resource(
     let attrs = rs.common().iter().chain(rs.core.attributes.iter());
     validate_attrs(attrs, &core_in, existing_obj, unknown, "", &mut out)?;
     for (i, ext) in rs.extensions.iter().enumerate() {
+        if ext_in[i].values().all(is_empty) {
+            // An absent extension: its required attributes do not apply.
+            if ext.required {
+                return Err(ScimError::invalid_value(format!(
+                    "the required extension {} is missing",
+                    ext.schema.id
+                )));
+            }
+            continue;
+        }
         let existing_ext = existing_obj
             .and_then(|e| e.get(&ext.schema.id))
             .and_then(Value::as_object);
@@ -118,11 +128,6 @@ pub(crate) fn validate_resource(
         )?;
         if !ext_out.is_empty() {
             out.insert(ext.schema.id.clone(), Value::Object(ext_out));
-        } else if ext.required {
-            return Err(ScimError::invalid_value(format!(
-                "the required extension {} is missing",
-                ext.schema.id
-            )));
         }
     }
     Ok(out)

@@ -38,7 +38,7 @@
 //!   temporary condition (busy, database restarting) [`StoreError::Unavailable`]
 //!   (503 with `Retry-After`).
 //!
-//! The conformance suite [`testkit`] (feature `testkit`) checks all of this for
+//! The conformance suite `testkit` (feature `testkit`) checks all of this for
 //! any store.
 
 mod memory;

@@ -23,8 +23,11 @@ use super::{Ctx, Member, MemberChange, Members, PageRequest, Query, Sort, StoreE
 use crate::filter::AttrPath;
 use crate::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, Registry, ResourceKind, USER_SCHEMA};
 
+/// One conformance check: it panics with a message naming the broken rule.
+pub type Check = fn(&dyn UserStore);
+
 /// The names of all checks, in order, with the function running each.
-pub const CHECKS: &[(&str, fn(&dyn UserStore))] = &[
+pub const CHECKS: &[(&str, Check)] = &[
     ("crud", crud),
     (
         "uniqueness_is_case_insensitive",

@@ -111,9 +111,13 @@ fn configure(conn: &Connection, options: &SqliteOptions, reader: bool) -> rusqli
     conn.busy_timeout(options.busy_timeout)?;
     conn.set_prepared_statement_cache_capacity(options.statement_cache);
     conn.execute_batch(&format!(
-        "PRAGMA synchronous = {}; PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY;",
+        "PRAGMA synchronous = {}; PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY; \
+         PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = {};",
         options.synchronous.pragma(),
-        options.cache_size_kib
+        options.cache_size_kib,
+        options.wal_autocheckpoint,
+        // Keep a log that has grown past twice the checkpoint size from staying large.
+        u64::from(options.wal_autocheckpoint) * 2 * 4096,
     ))?;
     if reader {
         conn.execute_batch("PRAGMA query_only = ON;")?;
@@ -396,21 +400,20 @@ const INSERT_USER: &str = "INSERT INTO users (tenant, id, version, user_name_key
 
 const UPDATE_USER: &str = "UPDATE users SET version = version + 1, user_name_key = ?3, external_id = ?4, \
      display_name_key = ?5, email_key = ?6, active = ?7, created = ?8, last_modified = ?9, resource = ?10 \
-     WHERE pk = ?1 AND version = ?2";
+     WHERE pk = ?1 AND version = ?2 AND tenant = ?11";
 
 const INSERT_GROUP: &str = "INSERT INTO groups (tenant, id, version, external_id, display_name_key, created, \
      last_modified, resource) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7)";
 
 const UPDATE_GROUP: &str = "UPDATE groups SET version = version + 1, external_id = ?3, display_name_key = ?4, \
-     created = ?5, last_modified = ?6, resource = ?7 WHERE pk = ?1 AND version = ?2";
+     created = ?5, last_modified = ?6, resource = ?7 WHERE pk = ?1 AND version = ?2 AND tenant = ?8";
 
 const INSERT_EMAIL: &str = "INSERT INTO user_emails (user_pk, ord, tenant, value_key, type_key, is_primary) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 const INSERT_MEMBER: &str = "INSERT OR IGNORE INTO members (group_pk, member_id, tenant, member_key, type, display) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
-const SELECT_MEMBERS: &str =
-    "SELECT member_id, type, display FROM members WHERE group_pk = ?1 ORDER BY member_id";
+const SELECT_MEMBERS: &str = "SELECT member_id, type, display FROM members WHERE group_pk = ?1 AND tenant = ?2 ORDER BY member_id";
 
 fn insert_emails(
     tx: &Transaction<'_>,
@@ -460,7 +463,13 @@ fn insert_members(
     Ok(())
 }
 
-fn update_group(tx: &Transaction<'_>, pk: i64, version: i64, resource: &Value) -> StoreResult<()> {
+fn update_group(
+    tx: &Transaction<'_>,
+    tenant: &str,
+    pk: i64,
+    version: i64,
+    resource: &Value,
+) -> StoreResult<()> {
     let c = GroupColumns::of(resource);
     let json = to_json(resource)?;
     let changed = tx
@@ -473,7 +482,8 @@ fn update_group(tx: &Transaction<'_>, pk: i64, version: i64, resource: &Value) -
                 c.display_name_key,
                 c.created,
                 c.last_modified,
-                json
+                json,
+                tenant
             ])
         })
         .map_err(write_error)?;
@@ -485,10 +495,10 @@ fn update_group(tx: &Transaction<'_>, pk: i64, version: i64, resource: &Value) -
 }
 
 /// Members of a group, in the form the Group resource lists them.
-fn load_members(conn: &Connection, group_pk: i64) -> StoreResult<Vec<Value>> {
+fn load_members(conn: &Connection, tenant: &str, group_pk: i64) -> StoreResult<Vec<Value>> {
     let mut stmt = conn.prepare_cached(SELECT_MEMBERS).map_err(store_error)?;
     let rows = stmt
-        .query_map(params![group_pk], |r| {
+        .query_map(params![group_pk, tenant], |r| {
             Ok(Member {
                 value: r.get(0)?,
                 kind: r.get(1)?,
@@ -578,13 +588,14 @@ impl Hit {
     fn finish(
         mut self,
         conn: &Connection,
+        tenant: &str,
         kind: ResourceKind,
         members: Members,
     ) -> StoreResult<Stored> {
         if kind == ResourceKind::Group {
             match (members, self.with_members) {
                 (Members::Include, false) => {
-                    let list = load_members(conn, self.pk)?;
+                    let list = load_members(conn, tenant, self.pk)?;
                     attach_members(&mut self.stored.resource, list);
                 }
                 (Members::Exclude, true) => {
@@ -717,7 +728,7 @@ fn query_sql(
     };
     let mut resources = Vec::with_capacity(rows.len());
     for row in rows {
-        resources.push(Hit::new(row)?.finish(conn, kind, q.members)?);
+        resources.push(Hit::new(row)?.finish(conn, tenant, kind, q.members)?);
     }
     Ok(Page {
         resources,
@@ -763,7 +774,7 @@ fn query_rust(
         while let Some(row) = rows.next().map_err(store_error)? {
             let mut h = Hit::new(RawRow::read(row).map_err(store_error)?)?;
             if need_members {
-                let list = load_members(conn, h.pk)?;
+                let list = load_members(conn, tenant, h.pk)?;
                 attach_members(&mut h.stored.resource, list);
                 h.with_members = true;
             }
@@ -801,7 +812,7 @@ fn query_rust(
     };
     let mut resources = Vec::with_capacity(end - start);
     for h in hits.drain(start..end) {
-        resources.push(h.finish(conn, kind, q.members)?);
+        resources.push(h.finish(conn, tenant, kind, q.members)?);
     }
     Ok(Page {
         resources,
@@ -894,8 +905,11 @@ impl UserStore for SqliteStore {
         };
         self.read(|conn| {
             // One snapshot for the group row and its members.
-            let tx = conn.unchecked_transaction().map_err(store_error)?;
-            let row = tx
+            let snapshot = (kind == ResourceKind::Group && members == Members::Include)
+                .then(|| conn.unchecked_transaction())
+                .transpose()
+                .map_err(store_error)?;
+            let row = conn
                 .prepare_cached(sql)
                 .and_then(|mut s| {
                     s.query_row(params![ctx.tenant, id], RawRow::read)
@@ -905,7 +919,9 @@ impl UserStore for SqliteStore {
             let Some(row) = row else {
                 return Ok(None);
             };
-            Hit::new(row)?.finish(&tx, kind, members).map(Some)
+            let stored = Hit::new(row)?.finish(conn, &ctx.tenant, kind, members)?;
+            drop(snapshot);
+            Ok(Some(stored))
         })
     }
 
@@ -937,15 +953,16 @@ impl UserStore for SqliteStore {
                                 c.active,
                                 c.created,
                                 c.last_modified,
-                                json
+                                json,
+                                tenant
                             ])
                         })
                         .map_err(write_error)?;
                     if changed != 1 {
                         return Err(StoreError::PreconditionFailed);
                     }
-                    tx.prepare_cached("DELETE FROM user_emails WHERE user_pk = ?1")
-                        .and_then(|mut s| s.execute(params![pk]))
+                    tx.prepare_cached("DELETE FROM user_emails WHERE user_pk = ?1 AND tenant = ?2")
+                        .and_then(|mut s| s.execute(params![pk, tenant]))
                         .map_err(store_error)?;
                     insert_emails(tx, tenant, pk, &c.emails)?;
                     Ok(v + 1)
@@ -960,9 +977,9 @@ impl UserStore for SqliteStore {
                 let (mut bare, members) = split_members(resource);
                 let v = self.write(|tx| {
                     let (pk, v) = check_version(locate(tx, kind, tenant, id)?, if_version)?;
-                    update_group(tx, pk, v, &bare)?;
-                    tx.prepare_cached("DELETE FROM members WHERE group_pk = ?1")
-                        .and_then(|mut s| s.execute(params![pk]))
+                    update_group(tx, tenant, pk, v, &bare)?;
+                    tx.prepare_cached("DELETE FROM members WHERE group_pk = ?1 AND tenant = ?2")
+                        .and_then(|mut s| s.execute(params![pk, tenant]))
                         .map_err(store_error)?;
                     insert_members(tx, tenant, pk, &members)?;
                     Ok(v + 1)
@@ -989,17 +1006,17 @@ impl UserStore for SqliteStore {
             let (pk, _) = check_version(locate(tx, kind, tenant, id)?, if_version)?;
             let (children, row) = match kind {
                 ResourceKind::User => (
-                    "DELETE FROM user_emails WHERE user_pk = ?1",
-                    "DELETE FROM users WHERE pk = ?1",
+                    "DELETE FROM user_emails WHERE user_pk = ?1 AND tenant = ?2",
+                    "DELETE FROM users WHERE pk = ?1 AND tenant = ?2",
                 ),
                 ResourceKind::Group => (
-                    "DELETE FROM members WHERE group_pk = ?1",
-                    "DELETE FROM groups WHERE pk = ?1",
+                    "DELETE FROM members WHERE group_pk = ?1 AND tenant = ?2",
+                    "DELETE FROM groups WHERE pk = ?1 AND tenant = ?2",
                 ),
             };
             for sql in [children, row] {
                 tx.prepare_cached(sql)
-                    .and_then(|mut s| s.execute(params![pk]))
+                    .and_then(|mut s| s.execute(params![pk, tenant]))
                     .map_err(store_error)?;
             }
             cascade_membership(tx, tenant, id)
@@ -1060,21 +1077,23 @@ impl UserStore for SqliteStore {
             let (pk, v, json) = row.ok_or(StoreError::NotFound)?;
             check_version(Some((pk, v)), if_version)?;
             if change.remove_all {
-                tx.prepare_cached("DELETE FROM members WHERE group_pk = ?1")
-                    .and_then(|mut s| s.execute(params![pk]))
+                tx.prepare_cached("DELETE FROM members WHERE group_pk = ?1 AND tenant = ?2")
+                    .and_then(|mut s| s.execute(params![pk, tenant]))
                     .map_err(store_error)?;
             } else if !change.remove.is_empty() {
                 let mut stmt = tx
-                    .prepare_cached("DELETE FROM members WHERE group_pk = ?1 AND member_id = ?2")
+                    .prepare_cached(
+                        "DELETE FROM members WHERE group_pk = ?1 AND member_id = ?2 AND tenant = ?3",
+                    )
                     .map_err(store_error)?;
                 for r in &change.remove {
-                    stmt.execute(params![pk, r]).map_err(store_error)?;
+                    stmt.execute(params![pk, r, tenant]).map_err(store_error)?;
                 }
             }
             insert_members(tx, tenant, pk, &change.add)?;
             let mut resource = from_json(&json)?;
             set_last_modified(&mut resource, &change.last_modified);
-            update_group(tx, pk, v, &resource)?;
+            update_group(tx, tenant, pk, v, &resource)?;
             Ok(Stored {
                 id: group_id.to_owned(),
                 resource,

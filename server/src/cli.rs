@@ -1,0 +1,599 @@
+//! The command line, the environment and the optional TOML file, resolved into
+//! [`ServeSettings`] / [`DbSettings`]. Precedence: flag, then environment
+//! variable, then the file, then the built-in default.
+
+// Doc comments here are `--help` text, where URLs are plain text.
+#![allow(rustdoc::bare_urls)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
+
+const AFTER_HELP: &str = "\
+Every option can also come from an environment variable (shown as [env: …]) or
+from the TOML file given with --config. Keys of the file are the long option
+names with '_' for '-', for example:
+
+    db = \"/var/lib/scimkit/scimkit.db\"
+    listen = \"0.0.0.0:8443\"
+    base_path = \"/scim/v2\"
+    public_url = \"https://scim.example.com\"
+    tls_cert = \"/etc/scimkit/cert.pem\"
+    tls_key = \"/etc/scimkit/key.pem\"
+
+A flag beats its environment variable, which beats the file. Relative paths in
+the file are relative to the file's directory.
+
+Pull sync from Microsoft Graph (for users the app pulls instead of receiving
+SCIM): one [[sync]] table per tenant, run by `scimkit sync run --tenant NAME`
+or, with a schedule, by `scimkit serve`:
+
+    sync_state = \"/var/lib/scimkit/sync-state.json\"   # default: <db>.sync-state.json
+    [[sync]]
+    tenant = \"contoso\"
+    entra_tenant = \"contoso.onmicrosoft.com\"
+    client_id = \"11111111-2222-3333-4444-555555555555\"
+    client_secret = \"...\"
+    scope = { groups = [\"<group object id>\"] }          # or \"all\"
+    schedule = \"nightly\"                                # or \"every 30m\", \"manual\"
+
+Users deleted in Entra are deactivated and queued for an administrator's
+review, never removed by the sync; existing users with the same userName are
+linked.";
+
+/// scimkit: a SCIM 2.0 provisioning target for Microsoft Entra ID (and any RFC
+/// 7644 client), storing users and groups in one SQLite file.
+#[derive(Debug, Parser)]
+#[command(name = "scimkit", version, after_long_help = AFTER_HELP)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// A TOML file with default values for these options (see the end of
+    /// --help).
+    #[arg(long, global = true, env = "SCIMKIT_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// The SQLite database file: users, groups, tenants and token hashes.
+    /// Created if missing. [default: scimkit.db]
+    #[arg(long, global = true, env = "SCIMKIT_DB", value_name = "PATH")]
+    pub(crate) db: Option<PathBuf>,
+
+    /// A PostgreSQL URL (postgres://user@host/db) to use instead of --db, for
+    /// several replicas on one database. Not built yet: the server refuses it
+    /// with an error.
+    #[arg(
+        long,
+        global = true,
+        env = "SCIMKIT_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub(crate) database_url: Option<String>,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Serve SCIM over HTTP or HTTPS. On the first start (no token yet), create
+    /// tenant "default" with a token and print the tenant URL and the token for
+    /// Entra's "Test Connection".
+    Serve(ServeArgs),
+    /// Create, list and revoke bearer tokens (only their SHA-256 is stored).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Create and list tenants (each has its own users and groups).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Pull users from Microsoft Graph into a tenant ([[sync]] tables of the
+    /// --config file).
+    #[command(subcommand)]
+    Sync(SyncCommand),
+}
+
+/// `scimkit sync …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SyncCommand {
+    /// Run the tenant's sync once and print what changed (or, with --dry-run,
+    /// what would change).
+    Run {
+        /// The tenant of a [[sync]] table in the --config file.
+        #[arg(long)]
+        tenant: String,
+        /// Read everything, change nothing, print the plan.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// `scimkit serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The address and port to listen on. Use 0.0.0.0:PORT to accept
+    /// connections from other machines. [default: 127.0.0.1:8080]
+    #[arg(long, env = "SCIMKIT_LISTEN", value_name = "ADDR:PORT")]
+    pub(crate) listen: Option<SocketAddr>,
+
+    /// The path SCIM is served under; the tenant URL ends with it.
+    /// [default: /scim/v2]
+    #[arg(long, env = "SCIMKIT_BASE_PATH", value_name = "PATH")]
+    pub(crate) base_path: Option<String>,
+
+    /// The URL clients reach this server at (scheme and host, e.g.
+    /// https://scim.example.com), when it is behind a proxy or a public name:
+    /// used in the printed tenant URL and in meta.location. [default: derived
+    /// from each request's Host header]
+    #[arg(long, env = "SCIMKIT_PUBLIC_URL", value_name = "URL")]
+    pub(crate) public_url: Option<String>,
+
+    /// PEM certificate chain for HTTPS (Entra only accepts an https tenant
+    /// URL). Needs --tls-key. [default: plain HTTP]
+    #[arg(long, env = "SCIMKIT_TLS_CERT", value_name = "FILE")]
+    pub(crate) tls_cert: Option<PathBuf>,
+
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) for --tls-cert.
+    #[arg(long, env = "SCIMKIT_TLS_KEY", value_name = "FILE")]
+    pub(crate) tls_key: Option<PathBuf>,
+
+    /// The largest request body, in bytes; larger ones answer 413.
+    /// [default: 1048576]
+    #[arg(long, env = "SCIMKIT_MAX_BODY_SIZE", value_name = "BYTES")]
+    pub(crate) max_body_size: Option<usize>,
+
+    /// On SIGTERM/SIGINT, how long in-flight requests may take to finish before
+    /// the server exits anyway, in seconds. [default: 30]
+    #[arg(long, env = "SCIMKIT_SHUTDOWN_TIMEOUT", value_name = "SECONDS")]
+    pub(crate) shutdown_timeout: Option<u64>,
+
+    /// Log format on stderr. [default: text]
+    #[arg(long, env = "SCIMKIT_LOG_FORMAT", value_enum)]
+    pub(crate) log_format: Option<LogFormat>,
+
+    /// Log filter (tracing directives: error, warn, info, debug,
+    /// scimkit=debug,…). [default: info]
+    #[arg(long, env = "SCIMKIT_LOG", value_name = "FILTER")]
+    pub(crate) log: Option<String>,
+
+    /// When the server runs the Graph syncs of the --config file ([[sync]]
+    /// tables): "manual" (never; use `scimkit sync run`), "hourly", "nightly",
+    /// "daily at HH:MM", "every 30m", … (UTC). Replaces each table's own
+    /// `schedule`. [default: each table's schedule]
+    #[arg(long, env = "SCIMKIT_SYNC_SCHEDULE", value_name = "SCHEDULE")]
+    pub(crate) sync_schedule: Option<scimkit_graph::Schedule>,
+}
+
+/// The log format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LogFormat {
+    /// Human-readable lines with key=value fields.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `scimkit token …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Create a token for a tenant and print it (once: only its hash is kept).
+    Create {
+        /// The tenant the token acts for.
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// A note shown by `token list` (e.g. "Entra production").
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// List tokens (ids, tenants, labels, dates; never secrets).
+    List {
+        /// Only this tenant's tokens.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Revoke a token by id: requests with it answer 401 from now on, also on a
+    /// running server.
+    Revoke {
+        /// The token id shown by `token create` / `token list`.
+        id: String,
+    },
+}
+
+/// `scimkit tenant …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum TenantCommand {
+    /// Create a tenant (then give it a token with `token create --tenant NAME`).
+    Create {
+        /// Letters, digits, '.', '_' or '-'.
+        name: String,
+    },
+    /// List tenants and their active token counts.
+    List,
+}
+
+/// The optional TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    db: Option<PathBuf>,
+    database_url: Option<String>,
+    listen: Option<SocketAddr>,
+    base_path: Option<String>,
+    public_url: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    max_body_size: Option<usize>,
+    shutdown_timeout: Option<u64>,
+    log_format: Option<LogFormat>,
+    log: Option<String>,
+    sync_schedule: Option<scimkit_graph::Schedule>,
+    sync_state: Option<PathBuf>,
+    #[serde(default)]
+    sync: Vec<scimkit_graph::SyncConfig>,
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Database {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL.
+    Postgres(String),
+}
+
+/// The database options of every command, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DbSettings {
+    pub(crate) database: Database,
+}
+
+/// `serve`'s options, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServeSettings {
+    pub(crate) db: DbSettings,
+    pub(crate) listen: SocketAddr,
+    pub(crate) base_path: String,
+    pub(crate) public_url: Option<String>,
+    pub(crate) tls: Option<(PathBuf, PathBuf)>,
+    pub(crate) max_body_size: usize,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) log_format: LogFormat,
+    pub(crate) log: String,
+    pub(crate) sync: SyncSettings,
+}
+
+/// The Graph syncs of the config file, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SyncSettings {
+    /// One per tenant, validated, with `--sync-schedule` applied (serve only).
+    pub(crate) configs: Vec<scimkit_graph::SyncConfig>,
+    /// The JSON file keeping each tenant's delta link and synced ids.
+    pub(crate) state: PathBuf,
+}
+
+impl SyncSettings {
+    /// The configuration of `tenant`.
+    pub(crate) fn get(&self, tenant: &str) -> Option<&scimkit_graph::SyncConfig> {
+        self.configs.iter().find(|c| c.tenant == tenant)
+    }
+}
+
+/// A configuration mistake, reported before anything starts.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConfigError {
+    #[error("cannot read the config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The loaded file (empty without `--config`), and the directory its relative
+/// paths are relative to.
+struct Loaded {
+    file: FileConfig,
+    dir: PathBuf,
+}
+
+impl Loaded {
+    fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let Some(path) = path else {
+            return Ok(Self {
+                file: FileConfig::default(),
+                dir: PathBuf::new(),
+            });
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let file = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })?;
+        let dir = path.parent().map(Path::to_owned).unwrap_or_default();
+        Ok(Self { file, dir })
+    }
+
+    fn path(&self, p: Option<PathBuf>) -> Option<PathBuf> {
+        p.map(|p| self.dir.join(p))
+    }
+}
+
+impl GlobalArgs {
+    fn resolve(&self, loaded: &mut Loaded) -> DbSettings {
+        let database_url = self
+            .database_url
+            .clone()
+            .or_else(|| loaded.file.database_url.take());
+        let file_db = loaded.file.db.take();
+        let database = match database_url {
+            Some(url) => Database::Postgres(url),
+            None => Database::Sqlite(
+                self.db
+                    .clone()
+                    .or_else(|| loaded.path(file_db))
+                    .unwrap_or_else(|| PathBuf::from("scimkit.db")),
+            ),
+        };
+        DbSettings { database }
+    }
+
+    /// The database settings alone (token and tenant commands).
+    pub(crate) fn db_settings(&self) -> Result<DbSettings, ConfigError> {
+        let mut loaded = Loaded::load(self.config.as_deref())?;
+        Ok(self.resolve(&mut loaded))
+    }
+
+    /// The database and the Graph syncs (`sync` commands).
+    pub(crate) fn sync_settings(&self) -> Result<(DbSettings, SyncSettings), ConfigError> {
+        let mut loaded = Loaded::load(self.config.as_deref())?;
+        let db = self.resolve(&mut loaded);
+        let sync = loaded.sync_settings(&db, None)?;
+        Ok((db, sync))
+    }
+}
+
+impl Loaded {
+    /// The `[[sync]]` tables, validated; `schedule` replaces their schedules.
+    fn sync_settings(
+        &mut self,
+        db: &DbSettings,
+        schedule: Option<scimkit_graph::Schedule>,
+    ) -> Result<SyncSettings, ConfigError> {
+        let mut configs = std::mem::take(&mut self.file.sync);
+        for (i, c) in configs.iter_mut().enumerate() {
+            c.validate().map_err(|e| {
+                ConfigError::Invalid(format!("[[sync]] table {} ({:?}): {e}", i + 1, c.tenant))
+            })?;
+            if let Some(s) = schedule {
+                c.schedule = s;
+            }
+        }
+        for (i, c) in configs.iter().enumerate() {
+            if configs[..i].iter().any(|o| o.tenant == c.tenant) {
+                return Err(ConfigError::Invalid(format!(
+                    "two [[sync]] tables for tenant {:?}",
+                    c.tenant
+                )));
+            }
+        }
+        let state = match self.file.sync_state.take() {
+            Some(p) => self.dir.join(p),
+            None => match &db.database {
+                Database::Sqlite(p) => {
+                    let mut s = p.clone().into_os_string();
+                    s.push(".sync-state.json");
+                    PathBuf::from(s)
+                }
+                Database::Postgres(_) => PathBuf::from("scimkit.sync-state.json"),
+            },
+        };
+        Ok(SyncSettings { configs, state })
+    }
+}
+
+impl ServeArgs {
+    /// Merge flags/environment (already in `self`), the file, and defaults.
+    pub(crate) fn resolve(self, global: &GlobalArgs) -> Result<ServeSettings, ConfigError> {
+        let mut loaded = Loaded::load(global.config.as_deref())?;
+        let db = global.resolve(&mut loaded);
+        let schedule = self.sync_schedule.or(loaded.file.sync_schedule);
+        let sync = loaded.sync_settings(&db, schedule)?;
+        let f = std::mem::take(&mut loaded.file);
+        let base_path = self
+            .base_path
+            .or(f.base_path)
+            .unwrap_or_else(|| "/scim/v2".to_owned());
+        let base_path = base_path.trim_end_matches('/').to_owned();
+        if !base_path.starts_with('/') {
+            return Err(ConfigError::Invalid(format!(
+                "--base-path must start with '/' and name at least one segment (like /scim/v2), not {base_path:?}: \
+                 the server also answers /healthz and /metrics"
+            )));
+        }
+        let public_url = self.public_url.or(f.public_url);
+        if let Some(u) = &public_url {
+            if !(u.starts_with("https://") || u.starts_with("http://")) {
+                return Err(ConfigError::Invalid(format!(
+                    "--public-url must start with https:// or http://, not {u:?}"
+                )));
+            }
+        }
+        let public_url = public_url.map(|u| u.trim_end_matches('/').to_owned());
+        let cert = self.tls_cert.or_else(|| loaded.path(f.tls_cert));
+        let key = self.tls_key.or_else(|| loaded.path(f.tls_key));
+        let tls = match (cert, key) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::Invalid(
+                    "--tls-cert needs --tls-key (the certificate's private key)".to_owned(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Invalid(
+                    "--tls-key needs --tls-cert (the certificate chain)".to_owned(),
+                ));
+            }
+        };
+        let max_body_size = self
+            .max_body_size
+            .or(f.max_body_size)
+            .unwrap_or(1024 * 1024);
+        if max_body_size == 0 {
+            return Err(ConfigError::Invalid(
+                "--max-body-size must be greater than zero".to_owned(),
+            ));
+        }
+        Ok(ServeSettings {
+            db,
+            listen: self
+                .listen
+                .or(f.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            base_path,
+            public_url,
+            tls,
+            max_body_size,
+            shutdown_timeout: Duration::from_secs(
+                self.shutdown_timeout.or(f.shutdown_timeout).unwrap_or(30),
+            ),
+            log_format: self.log_format.or(f.log_format).unwrap_or(LogFormat::Text),
+            log: self.log.or(f.log).unwrap_or_else(|| "info".to_owned()),
+            sync,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn serve(args: &[&str]) -> Result<ServeSettings, ConfigError> {
+        let mut argv = vec!["scimkit"];
+        argv.extend_from_slice(args);
+        let cli = Cli::try_parse_from(argv).unwrap();
+        let Command::Serve(s) = cli.command else {
+            panic!("not serve")
+        };
+        s.resolve(&cli.global)
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults() {
+        let s = serve(&["serve"]).unwrap();
+        assert_eq!(s.db.database, Database::Sqlite("scimkit.db".into()));
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.base_path, "/scim/v2");
+        assert_eq!(s.tls, None);
+        assert_eq!(s.max_body_size, 1024 * 1024);
+        assert_eq!(s.shutdown_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn file_values_apply_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scimkit.toml");
+        std::fs::write(
+            &path,
+            "db = \"data/x.db\"\nlisten = \"127.0.0.1:9000\"\nbase_path = \"/scim\"\n\
+             tls_cert = \"c.pem\"\ntls_key = \"k.pem\"\nlog_format = \"json\"\n",
+        )
+        .unwrap();
+        let cfg = path.to_str().unwrap();
+        let s = serve(&["serve", "--config", cfg, "--listen", "127.0.0.1:9001"]).unwrap();
+        assert_eq!(
+            s.db.database,
+            Database::Sqlite(dir.path().join("data/x.db"))
+        );
+        assert_eq!(s.listen.port(), 9001);
+        assert_eq!(s.base_path, "/scim");
+        assert_eq!(
+            s.tls,
+            Some((dir.path().join("c.pem"), dir.path().join("k.pem")))
+        );
+        assert_eq!(s.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn unknown_file_keys_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "listn = \"127.0.0.1:1\"\n").unwrap();
+        let e = serve(&["serve", "--config", path.to_str().unwrap()]).unwrap_err();
+        assert!(e.to_string().contains("unknown field `listn`"), "{e}");
+    }
+
+    #[test]
+    fn half_tls_and_bad_paths_are_refused() {
+        let e = serve(&["serve", "--tls-cert", "c.pem"]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--tls-cert needs --tls-key (the certificate's private key)"
+        );
+        assert!(serve(&["serve", "--base-path", "/"]).is_err());
+        assert!(serve(&["serve", "--base-path", "scim"]).is_err());
+        assert!(serve(&["serve", "--public-url", "scim.example.com"]).is_err());
+    }
+
+    #[test]
+    fn sync_tables_are_validated_and_the_serve_schedule_applies() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scimkit.toml");
+        let table = "[[sync]]\ntenant = \"a\"\nentra_tenant = \"e\"\nclient_id = \"c\"\nclient_secret = \"s\"\nschedule = \"nightly\"\n";
+        std::fs::write(&path, format!("db = \"x.db\"\n{table}")).unwrap();
+        let cfg = path.to_str().unwrap();
+        let s = serve(&["serve", "--config", cfg]).unwrap();
+        assert_eq!(s.sync.configs.len(), 1);
+        assert_eq!(s.sync.configs[0].schedule, scimkit_graph::Schedule::NIGHTLY);
+        assert_eq!(s.sync.state, dir.path().join("x.db.sync-state.json"));
+        let s = serve(&["serve", "--config", cfg, "--sync-schedule", "every 30m"]).unwrap();
+        assert_eq!(s.sync.configs[0].schedule.to_string(), "every 30m");
+        assert!(format!("{s:?}").contains("[redacted]") && !format!("{s:?}").contains("\"s\""));
+
+        std::fs::write(&path, format!("{table}{table}")).unwrap();
+        let e = serve(&["serve", "--config", cfg]).unwrap_err();
+        assert_eq!(e.to_string(), "two [[sync]] tables for tenant \"a\"");
+        std::fs::write(
+            &path,
+            table.replace("client_id = \"c\"", "client_id = \"\""),
+        )
+        .unwrap();
+        let e = serve(&["serve", "--config", cfg]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "[[sync]] table 1 (\"a\"): invalid sync configuration: client_id is required"
+        );
+    }
+
+    #[test]
+    fn database_url_selects_postgres() {
+        let s = serve(&["serve", "--database-url", "postgres://u@h/db"]).unwrap();
+        assert_eq!(
+            s.db.database,
+            Database::Postgres("postgres://u@h/db".into())
+        );
+    }
+}

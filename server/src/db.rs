@@ -1,0 +1,440 @@
+//! The server's own tables — tenants and bearer-token hashes — in the same SQLite
+//! file as the store, on a connection of their own. Table names start with
+//! `scimkit_server_` so they never meet the store's.
+//!
+//! A token is `scimkit_` + 43 characters of URL-safe base64 (256 random bits).
+//! Only its SHA-256 digest ([`scimkit::auth::token_digest`]) is stored, with an id
+//! made of the digest's first 8 hex digits (the id the core's logs and the
+//! provisioning log show). A request's token is looked up by that id and the
+//! whole digest is then compared in constant time.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine as _;
+use parking_lot::Mutex;
+use rusqlite::{Connection, OptionalExtension, params};
+use scimkit::auth::{Authenticator, Principal, token_digest};
+use subtle::ConstantTimeEq;
+
+/// Everything that can go wrong with the server's tables.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DbError {
+    /// SQLite failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The tenant name is not acceptable.
+    #[error(
+        "invalid tenant name {0:?}: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+    )]
+    TenantName(String),
+    /// The tenant exists already.
+    #[error("tenant {0:?} exists already")]
+    TenantExists(String),
+    /// The tenant does not exist.
+    #[error("tenant {0:?} does not exist: create it first with `scimkit tenant create {0}`")]
+    NoTenant(String),
+    /// No token has this id.
+    #[error("no token with id {0:?} (see `scimkit token list`)")]
+    NoToken(String),
+    /// The system's random source failed.
+    #[error("cannot generate a token: {0}")]
+    Random(String),
+}
+
+type Result<T, E = DbError> = std::result::Result<T, E>;
+
+/// The tenant that always exists (the first token is for it).
+pub(crate) const DEFAULT_TENANT: &str = "default";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS scimkit_server_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scimkit_server_tenants (
+    name    TEXT PRIMARY KEY,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scimkit_server_tokens (
+    id      TEXT PRIMARY KEY,
+    tenant  TEXT NOT NULL REFERENCES scimkit_server_tenants(name),
+    digest  BLOB NOT NULL,
+    label   TEXT,
+    created TEXT NOT NULL,
+    revoked TEXT
+);
+INSERT OR IGNORE INTO scimkit_server_meta (key, value) VALUES ('schema_version', '1');
+INSERT OR IGNORE INTO scimkit_server_tenants (name, created)
+    VALUES ('default', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+";
+
+/// A tenant and how many usable tokens it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TenantRow {
+    pub(crate) name: String,
+    pub(crate) created: String,
+    pub(crate) active_tokens: i64,
+}
+
+/// A token as listed (never the secret: it is not stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TokenRow {
+    pub(crate) id: String,
+    pub(crate) tenant: String,
+    pub(crate) label: Option<String>,
+    pub(crate) created: String,
+    pub(crate) revoked: Option<String>,
+}
+
+/// A token just created: the only time its secret exists outside the client.
+#[derive(Debug)]
+pub(crate) struct NewToken {
+    pub(crate) id: String,
+    pub(crate) tenant: String,
+    pub(crate) secret: String,
+}
+
+/// The server's tables on one SQLite connection.
+pub(crate) struct AdminDb {
+    conn: Mutex<Connection>,
+    /// Principals of recently accepted tokens by digest, for request logs (the
+    /// engine authenticates; the log middleware only needs the tenant).
+    recent: Mutex<HashMap<[u8; 32], Principal>>,
+}
+
+impl std::fmt::Debug for AdminDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminDb").finish_non_exhaustive()
+    }
+}
+
+/// At most this many digests are remembered for logging.
+const RECENT_MAX: usize = 1024;
+
+fn token_id(digest: &[u8; 32]) -> String {
+    digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn valid_tenant_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 64
+        && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+impl AdminDb {
+    /// Open (creating if needed) the server's tables in the SQLite file at `path`.
+    pub(crate) fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        // WAL lets the store's connections and this one read while one writes.
+        let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            recent: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Create a tenant.
+    pub(crate) fn create_tenant(&self, name: &str) -> Result<()> {
+        if !valid_tenant_name(name) {
+            return Err(DbError::TenantName(name.to_owned()));
+        }
+        let n = self.conn.lock().execute(
+            "INSERT OR IGNORE INTO scimkit_server_tenants (name, created) VALUES (?1, ?2)",
+            params![name, scimkit::time::now()],
+        )?;
+        if n == 0 {
+            return Err(DbError::TenantExists(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Every tenant, by name.
+    pub(crate) fn list_tenants(&self) -> Result<Vec<TenantRow>> {
+        let conn = self.conn.lock();
+        let mut stmt = conn.prepare(
+            "SELECT t.name, t.created,
+                    (SELECT count(*) FROM scimkit_server_tokens k
+                      WHERE k.tenant = t.name AND k.revoked IS NULL)
+               FROM scimkit_server_tenants t ORDER BY t.name",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(TenantRow {
+                name: r.get(0)?,
+                created: r.get(1)?,
+                active_tokens: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Create a token for an existing tenant and return its secret (shown once).
+    pub(crate) fn create_token(&self, tenant: &str, label: Option<&str>) -> Result<NewToken> {
+        let conn = self.conn.lock();
+        let exists: Option<String> = conn
+            .query_row(
+                "SELECT name FROM scimkit_server_tenants WHERE name = ?1",
+                [tenant],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if exists.is_none() {
+            return Err(DbError::NoTenant(tenant.to_owned()));
+        }
+        // Ids are 32 bits of the digest: on the rare collision, draw again.
+        loop {
+            let mut raw = [0u8; 32];
+            getrandom::fill(&mut raw).map_err(|e| DbError::Random(e.to_string()))?;
+            let secret = format!(
+                "scimkit_{}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+            );
+            let digest = token_digest(&secret);
+            let id = token_id(&digest);
+            let n = conn.execute(
+                "INSERT OR IGNORE INTO scimkit_server_tokens (id, tenant, digest, label, created)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, tenant, &digest[..], label, scimkit::time::now()],
+            )?;
+            if n == 1 {
+                return Ok(NewToken {
+                    id,
+                    tenant: tenant.to_owned(),
+                    secret,
+                });
+            }
+        }
+    }
+
+    /// Tokens, oldest first, optionally of one tenant.
+    pub(crate) fn list_tokens(&self, tenant: Option<&str>) -> Result<Vec<TokenRow>> {
+        let conn = self.conn.lock();
+        let mut stmt = conn.prepare(
+            "SELECT id, tenant, label, created, revoked FROM scimkit_server_tokens
+              WHERE ?1 IS NULL OR tenant = ?1 ORDER BY created, id",
+        )?;
+        let rows = stmt.query_map([tenant], |r| {
+            Ok(TokenRow {
+                id: r.get(0)?,
+                tenant: r.get(1)?,
+                label: r.get(2)?,
+                created: r.get(3)?,
+                revoked: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Revoke a token by id; the next request using it answers 401. Returns its
+    /// tenant.
+    pub(crate) fn revoke_token(&self, id: &str) -> Result<String> {
+        let conn = self.conn.lock();
+        let tenant: Option<String> = conn
+            .query_row(
+                "SELECT tenant FROM scimkit_server_tokens WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let tenant = tenant.ok_or_else(|| DbError::NoToken(id.to_owned()))?;
+        conn.execute(
+            "UPDATE scimkit_server_tokens SET revoked = ?2 WHERE id = ?1 AND revoked IS NULL",
+            params![id, scimkit::time::now()],
+        )?;
+        drop(conn);
+        self.recent.lock().retain(|_, p| p.token_id != id);
+        Ok(tenant)
+    }
+
+    /// Whether any token, even revoked, was ever created.
+    pub(crate) fn has_any_token(&self) -> Result<bool> {
+        let n: i64 =
+            self.conn
+                .lock()
+                .query_row("SELECT count(*) FROM scimkit_server_tokens", [], |r| {
+                    r.get(0)
+                })?;
+        Ok(n > 0)
+    }
+
+    /// The number of tokens not revoked.
+    pub(crate) fn active_tokens(&self) -> Result<i64> {
+        Ok(self.conn.lock().query_row(
+            "SELECT count(*) FROM scimkit_server_tokens WHERE revoked IS NULL",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// First start (no token was ever created): a token for the default tenant.
+    pub(crate) fn bootstrap(&self) -> Result<Option<NewToken>> {
+        if self.has_any_token()? {
+            return Ok(None);
+        }
+        self.create_token(DEFAULT_TENANT, Some("created on first start"))
+            .map(Some)
+    }
+
+    /// Whether the database answers (for `/healthz`).
+    pub(crate) fn ping(&self) -> bool {
+        self.conn
+            .lock()
+            .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+            .is_ok()
+    }
+
+    /// The principal of a token the engine accepted recently (for logs).
+    pub(crate) fn recent_principal(&self, token: &str) -> Option<Principal> {
+        self.recent.lock().get(&token_digest(token)).cloned()
+    }
+
+    /// Checkpoint the WAL into the main file, so a stopped server leaves one
+    /// self-contained database file.
+    pub(crate) fn close(self) -> Result<()> {
+        let conn = self.conn.into_inner();
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        conn.close().map_err(|(_, e)| DbError::Sqlite(e))
+    }
+
+    fn lookup(&self, token: &str) -> Result<Option<Principal>> {
+        let digest = token_digest(token);
+        let id = token_id(&digest);
+        let row: Option<(String, Vec<u8>)> = self
+            .conn
+            .lock()
+            .query_row(
+                "SELECT tenant, digest FROM scimkit_server_tokens WHERE id = ?1 AND revoked IS NULL",
+                [&id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((tenant, stored)) = row else {
+            return Ok(None);
+        };
+        if !bool::from(stored.as_slice().ct_eq(&digest[..])) {
+            return Ok(None);
+        }
+        let principal = Principal {
+            tenant,
+            token_id: id,
+        };
+        let mut recent = self.recent.lock();
+        if recent.len() >= RECENT_MAX {
+            recent.clear();
+        }
+        recent.insert(digest, principal.clone());
+        Ok(Some(principal))
+    }
+}
+
+/// The engine's authenticator: tokens in the server's tables, checked on every
+/// request (so `token create` / `token revoke` from another process take effect
+/// at once).
+#[derive(Debug)]
+pub(crate) struct TokenAuth(pub(crate) std::sync::Arc<AdminDb>);
+
+impl Authenticator for TokenAuth {
+    fn authenticate(&self, token: Option<&str>) -> Option<Principal> {
+        match self.0.lookup(token?) {
+            Ok(p) => p,
+            Err(e) => {
+                // The trait has no "unavailable" answer: the client gets 401.
+                tracing::error!(error = %e, "token lookup failed");
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> (tempfile::TempDir, AdminDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = AdminDb::open(&dir.path().join("t.db")).unwrap();
+        (dir, db)
+    }
+
+    #[test]
+    fn tokens_authenticate_until_revoked() {
+        let (_dir, db) = db();
+        db.create_tenant("contoso").unwrap();
+        let t = db.create_token("contoso", Some("entra")).unwrap();
+        assert!(t.secret.starts_with("scimkit_") && t.secret.len() == 8 + 43);
+        let p = db.lookup(&t.secret).unwrap().unwrap();
+        assert_eq!(
+            (p.tenant.as_str(), p.token_id.as_str()),
+            ("contoso", t.id.as_str())
+        );
+        assert_eq!(db.recent_principal(&t.secret), Some(p));
+        assert_eq!(db.lookup("scimkit_wrong").unwrap(), None);
+        assert_eq!(db.revoke_token(&t.id).unwrap(), "contoso");
+        assert_eq!(db.lookup(&t.secret).unwrap(), None);
+        assert_eq!(db.recent_principal(&t.secret), None);
+        let rows = db.list_tokens(Some("contoso")).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].revoked.is_some());
+    }
+
+    #[test]
+    fn only_the_digest_is_stored() {
+        let (dir, db) = db();
+        db.create_tenant("contoso").unwrap();
+        let t = db.create_token("contoso", None).unwrap();
+        db.close().unwrap();
+        let bytes = std::fs::read(dir.path().join("t.db")).unwrap();
+        let needle = t.secret.as_bytes();
+        assert!(!bytes.windows(needle.len()).any(|w| w == needle));
+        let digest = token_digest(&t.secret);
+        assert!(bytes.windows(32).any(|w| w == digest));
+    }
+
+    #[test]
+    fn a_token_needs_an_existing_tenant() {
+        let (_dir, db) = db();
+        let e = db.create_token("nobody", None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "tenant \"nobody\" does not exist: create it first with `scimkit tenant create nobody`"
+        );
+    }
+
+    #[test]
+    fn tenant_names_are_checked_and_unique() {
+        let (_dir, db) = db();
+        db.create_tenant("a.b-c_1").unwrap();
+        assert!(matches!(
+            db.create_tenant("a.b-c_1"),
+            Err(DbError::TenantExists(_))
+        ));
+        for bad in ["", "-x", "a b", "a/b", &"x".repeat(65)] {
+            assert!(
+                matches!(db.create_tenant(bad), Err(DbError::TenantName(_))),
+                "{bad}"
+            );
+        }
+        let rows = db.list_tenants().unwrap();
+        let names: Vec<_> = rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["a.b-c_1", DEFAULT_TENANT]);
+        assert!(rows.iter().all(|r| r.active_tokens == 0));
+        assert!(rows[1].created.ends_with('Z') && rows[1].created.len() == 24);
+    }
+
+    #[test]
+    fn bootstrap_creates_the_default_token_once() {
+        let (_dir, db) = db();
+        let first = db.bootstrap().unwrap().unwrap();
+        assert_eq!(first.tenant, DEFAULT_TENANT);
+        assert!(db.bootstrap().unwrap().is_none());
+        db.revoke_token(&first.id).unwrap();
+        // Revoking every token does not make the server issue a new one.
+        assert!(db.bootstrap().unwrap().is_none());
+        assert_eq!(db.active_tokens().unwrap(), 0);
+    }
+}

@@ -1,0 +1,76 @@
+//! `scimkit`: the SCIM 2.0 provisioning server for Microsoft Entra ID.
+//!
+//! `scimkit serve` serves SCIM (tower-scim over axum/hyper, HTTP or HTTPS) on a
+//! SQLite file; `scimkit token …` and `scimkit tenant …` manage bearer tokens
+//! (only their SHA-256 is stored) and tenants in the same file; `scimkit sync
+//! run` pulls a tenant's users from Microsoft Graph (also on a schedule while
+//! serving). Run
+//! `scimkit --help` for every option.
+
+mod admin;
+mod app;
+mod cli;
+mod db;
+mod metrics;
+mod serve;
+mod store;
+mod sync;
+mod telemetry;
+mod tls;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+/// Every failure the binary reports (then exits with status 1).
+pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The answer to `--database-url` until the PostgreSQL store exists.
+pub(crate) fn postgres_not_built() -> Error {
+    "PostgreSQL (--database-url / SCIMKIT_DATABASE_URL) is not built yet in this version of scimkit: \
+     use a SQLite file with --db"
+        .into()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args, &cli.global),
+        Command::Token(cmd) => cli
+            .global
+            .db_settings()
+            .map_err(Error::from)
+            .and_then(|db| admin::token(cmd, &db)),
+        Command::Tenant(cmd) => cli
+            .global
+            .db_settings()
+            .map_err(Error::from)
+            .and_then(|db| admin::tenant(cmd, &db)),
+        Command::Sync(cmd) => sync::command(cmd, &cli.global),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("scimkit: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: cli::ServeArgs, global: &cli::GlobalArgs) -> Result<(), Error> {
+    let settings = args.resolve(global)?;
+    telemetry::init(settings.log_format, &settings.log)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let result = rt.block_on(serve::run(settings));
+    // Blocking tasks still running after the drain timeout are not waited for.
+    rt.shutdown_timeout(Duration::from_secs(1));
+    if let Err(e) = &result {
+        tracing::error!(error = %e, "scimkit stopped");
+    }
+    result
+}

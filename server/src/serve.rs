@@ -1,0 +1,273 @@
+//! `scimkit serve`: open the database, print the first token, accept HTTP(S)
+//! connections, and shut down gracefully on SIGTERM / SIGINT.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use hyper_util::service::TowerToHyperService;
+use scimkit::ScimServer;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use crate::Error;
+use crate::app::{self, AppState};
+use crate::cli::{Database, ServeSettings};
+use crate::db::{NewToken, TokenAuth};
+use crate::metrics::Metrics;
+
+/// How long a client may take for the TLS handshake or to send request headers.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Run the server until a shutdown signal, then drain.
+pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
+    let path = match &s.db.database {
+        Database::Sqlite(p) => p.clone(),
+        Database::Postgres(_) => return Err(crate::postgres_not_built()),
+    };
+    // Signals are caught from here on, before anything is announced.
+    let mut signals = Signals::new()?;
+
+    let (store, admin) = crate::store::open_database(&s.db.database)?;
+    let admin = Arc::new(admin);
+    let tls = match &s.tls {
+        Some((cert, key)) => Some(crate::tls::acceptor(cert, key)?),
+        None => None,
+    };
+    let listener = TcpListener::bind(s.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", s.listen))?;
+    let local = listener.local_addr()?;
+    let tenant_url = tenant_url(&s, local, tls.is_some());
+
+    let mut builder = ScimServer::builder()
+        .shared_store(store.clone())
+        .authenticator(TokenAuth(admin.clone()))
+        .base_path(&s.base_path)
+        .max_body_size(s.max_body_size);
+    if let Some(public) = &s.public_url {
+        builder = builder.base_url(&format!("{public}{}", s.base_path));
+    }
+    let scim = builder.build()?;
+
+    match admin.bootstrap()? {
+        Some(token) => {
+            print_first_token(&token, &tenant_url, tls.is_some() || s.public_url.is_some())?
+        }
+        None if admin.active_tokens()? == 0 => tracing::warn!(
+            "no active token: every request will answer 401; create one with `scimkit token create --tenant NAME`"
+        ),
+        None => {}
+    }
+
+    let state = AppState {
+        admin: admin.clone(),
+        metrics: Arc::new(Metrics::default()),
+        base_path: s.base_path.as_str().into(),
+    };
+    let app = app::router(scim, state);
+    // Scheduled Graph syncs; they stop with the server.
+    let syncs = crate::sync::spawn_scheduled(&store, &admin, &s.sync)?;
+    drop(store);
+    tracing::info!(
+        listen = %local,
+        tls = tls.is_some(),
+        database = %path.display(),
+        tenant_url,
+        "scimkit {} serving SCIM",
+        env!("CARGO_PKG_VERSION")
+    );
+
+    let mut http = auto::Builder::new(TokioExecutor::new());
+    http.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HANDSHAKE_TIMEOUT);
+    let graceful = GracefulShutdown::new();
+    let signal = loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (tcp, _peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off a little.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let service = TowerToHyperService::new(app.clone());
+                let conn = Conn { http: http.clone(), service, watcher: graceful.watcher() };
+                let tls = tls.clone();
+                tokio::spawn(async move {
+                    match tls {
+                        None => conn.serve(tcp).await,
+                        Some(acceptor) => conn.serve_tls(&acceptor, tcp).await,
+                    }
+                });
+            }
+            signal = signals.recv() => break signal,
+        }
+    };
+
+    drop(listener);
+    tracing::info!(
+        signal,
+        connections = graceful.count(),
+        "shutting down: no new connections; waiting for in-flight requests"
+    );
+    let drained = tokio::time::timeout(s.shutdown_timeout, graceful.shutdown())
+        .await
+        .is_ok();
+    if !drained {
+        tracing::warn!(
+            timeout_secs = s.shutdown_timeout.as_secs(),
+            "in-flight requests did not finish in time; stopping anyway"
+        );
+    }
+    // The engine (and the store it holds) goes with the app.
+    drop(syncs);
+    drop(app);
+    match Arc::try_unwrap(admin) {
+        Ok(admin) => admin
+            .close()
+            .map_err(|e| format!("closing the database: {e}"))?,
+        Err(_) => tracing::warn!("the database is still in use; it was not checkpointed"),
+    }
+    tracing::info!("shutdown complete");
+    Ok(())
+}
+
+/// The URL an administrator pastes into Entra as "Tenant URL".
+fn tenant_url(s: &ServeSettings, local: SocketAddr, tls: bool) -> String {
+    if let Some(public) = &s.public_url {
+        return format!("{public}{}", s.base_path);
+    }
+    let scheme = if tls { "https" } else { "http" };
+    let host = if local.ip().is_unspecified() {
+        format!("localhost:{}", local.port())
+    } else {
+        local.to_string()
+    };
+    format!("{scheme}://{host}{}", s.base_path)
+}
+
+/// The first-start banner on stdout: the only time this token is shown.
+fn print_first_token(token: &NewToken, tenant_url: &str, https: bool) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let rule = "=".repeat(78);
+    writeln!(out, "{rule}")?;
+    writeln!(
+        out,
+        "scimkit: first start. A token was created for tenant \"{}\".",
+        token.tenant
+    )?;
+    writeln!(out)?;
+    writeln!(out, "  Tenant URL:    {tenant_url}")?;
+    writeln!(out, "  Secret Token:  {}", token.secret)?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "In the Microsoft Entra admin center: Enterprise applications > your app >"
+    )?;
+    writeln!(
+        out,
+        "Provisioning > Provisioning Mode \"Automatic\" > Admin Credentials: paste both,"
+    )?;
+    writeln!(out, "then click \"Test Connection\".")?;
+    writeln!(
+        out,
+        "The token is shown only this once (only its SHA-256 is stored, id {}).",
+        token.id
+    )?;
+    writeln!(
+        out,
+        "More tokens: `scimkit token create`; revoke: `scimkit token revoke {}`.",
+        token.id
+    )?;
+    if !https {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Entra only accepts an https:// tenant URL: start with --tls-cert/--tls-key,"
+        )?;
+        writeln!(
+            out,
+            "or put scimkit behind an HTTPS proxy and set --public-url."
+        )?;
+    }
+    writeln!(out, "{rule}")?;
+    out.flush()
+}
+
+/// One accepted connection's serving parts.
+struct Conn {
+    http: auto::Builder<TokioExecutor>,
+    service: TowerToHyperService<axum::Router>,
+    watcher: Watcher,
+}
+
+impl Conn {
+    async fn serve<I>(self, io: I)
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let conn = self
+            .http
+            .serve_connection_with_upgrades(TokioIo::new(io), self.service);
+        if let Err(e) = self.watcher.watch(conn.into_owned()).await {
+            tracing::debug!(error = %e, "connection ended with an error");
+        }
+    }
+
+    async fn serve_tls(self, acceptor: &TlsAcceptor, tcp: tokio::net::TcpStream) {
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+            Ok(Ok(stream)) => self.serve(stream).await,
+            Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+            Err(_) => tracing::debug!("TLS handshake timed out"),
+        }
+    }
+}
+
+/// SIGTERM and SIGINT (Ctrl-C), registered when created.
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Self, Error> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    /// The name of the first signal received.
+    async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.int.recv() => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
+    }
+}
