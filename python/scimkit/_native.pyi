@@ -32,9 +32,16 @@ class Server:
 
     ``store`` is a native store (``MemoryStore()``, ...) or any object implementing
     ``scimkit.UserStore``. ``tokens`` maps bearer tokens to tenants; or give
-    ``trusted_tenant`` when authentication happens upstream. ``on_event`` is
-    called with an ``Event`` after each stored change. Misconfiguration raises
-    ``ValueError``/``TypeError``.
+    ``trusted_tenant`` when authentication happens upstream. The policies:
+    ``deletion`` (what DELETE /Users does: remove, or deactivate and hide —
+    ``"soft"`` — or also queue for review), ``groups`` (``"update_only"``: existing
+    groups are matched by displayName, never created or deleted; ``"refuse"``;
+    ``"ignore"``), ``link_existing`` (a POST adopts a local user without
+    externalId instead of 409), ``require_guid_external_id``,
+    ``rename_on_deactivate`` (a template with ``{userName}`` and ``{id}``).
+    ``on_event`` is called with an ``Event`` after each stored change, on the
+    engine's delivery thread (queue of ``event_queue`` events, default 10 000).
+    Misconfiguration raises ``ValueError``/``TypeError``.
     """
 
     def __new__(
@@ -52,7 +59,13 @@ class Server:
         max_patch_operations: int | None = None,
         bulk_max_operations: int | None = None,
         max_unindexed_scan: int | None = None,
+        deletion: Literal["hard", "soft", "review"] = "hard",
+        groups: Literal["full", "update_only", "refuse", "ignore"] = "full",
+        link_existing: Literal["off", "by_user_name", "by_user_name_or_email"] = "off",
+        require_guid_external_id: bool = False,
+        rename_on_deactivate: str | None = None,
         on_event: Callable[[Event], object] | None = None,
+        event_queue: int | None = None,
     ) -> Server: ...
     @property
     def base_path(self) -> str:
@@ -63,6 +76,11 @@ class Server:
     @property
     def store(self) -> Any:
         """The store given to the constructor."""
+    @property
+    def events_dropped(self) -> int:
+        """Events dropped because the event queue was full."""
+    def flush_events(self, timeout: float = 5.0) -> bool:
+        """Wait until every queued event reached ``on_event`` (``True`` when done)."""
     def handle(
         self,
         method: str,
@@ -222,7 +240,15 @@ class Event:
     def type(
         self,
     ) -> Literal[
-        "created", "updated", "deactivated", "reactivated", "deleted", "group_membership_changed"
+        "created",
+        "linked",
+        "updated",
+        "deactivated",
+        "reactivated",
+        "deleted",
+        "queued_for_review",
+        "members_added",
+        "members_removed",
     ]:
         """What happened."""
     @property
@@ -235,17 +261,22 @@ class Event:
     def tenant(self) -> str:
         """The tenant."""
     @property
+    def name(self) -> str | None:
+        """The user's ``userName`` or the group's ``displayName``, when known."""
+    @property
+    def changed(self) -> list[str]:
+        """For ``"updated"``: the top-level attributes whose value changed."""
+    @property
+    def members(self) -> list[str]:
+        """For membership events: the member ids."""
+    @property
+    def time(self) -> str:
+        """When it happened (fixed-width UTC)."""
+    @property
     def request_id(self) -> str:
-        """The request id."""
-    @property
-    def resource(self) -> dict[str, Any] | None:
-        """The resource after the change, or ``None`` for ``deleted``."""
-    @property
-    def added(self) -> list[str]:
-        """Member ids added (``group_membership_changed``)."""
-    @property
-    def removed(self) -> list[str]:
-        """Member ids removed (``group_membership_changed``)."""
+        """The request that caused it."""
+    def to_dict(self) -> dict[str, Any]:
+        """The event as a dict (its JSON form)."""
 
 def unique_key(kind: str, resource: dict[str, Any] | str | bytes) -> str | None:
     """The uniqueness key: a User's case-folded ``userName``; ``None`` for a Group."""

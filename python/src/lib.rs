@@ -8,7 +8,7 @@
 //!   with the GIL released while the engine works;
 //! * `store` — the native stores (`sqlite`: `SqliteStore`) and the adapter that makes a Python object
 //!   implementing `scimkit.UserStore` a Rust `UserStore`;
-//! * `events` — `on_event` callbacks, observed at the store boundary;
+//! * `events` — the engine's provisioning events, delivered to `on_event`;
 //! * `testing` — the Rust store conformance suite, runnable on Python stores;
 //! * `errors` — the one module that maps errors in each direction;
 //! * `json` — Python objects ↔ `serde_json::Value`.
@@ -38,7 +38,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<store::PyCtx>()?;
     m.add_class::<store::PyQuery>()?;
     m.add_class::<store::PyMemberChange>()?;
-    m.add_class::<events::Event>()?;
+    m.add_class::<events::PyEvent>()?;
     m.add_function(wrap_pyfunction!(store::py_unique_key, m)?)?;
     m.add_function(wrap_pyfunction!(store::py_member_change, m)?)?;
     m.add_function(wrap_pyfunction!(testing::store_checks, m)?)?;

@@ -1,6 +1,7 @@
 //! `Server` and `Response`: one request in, one response out.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
@@ -8,10 +9,13 @@ use http::{HeaderMap, Method, Uri};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyList, PyMapping, PyString, PyTuple};
-use scimkit::{ScimError, ScimServer, UnknownAttributes, UserStore};
+use scimkit::{
+    DeletionPolicy, GroupPolicy, LinkPolicy, Policies, ScimError, ScimServer, UnknownAttributes,
+    UserStore,
+};
 
 use crate::errors::config_error;
-use crate::events::ObservedStore;
+use crate::events::PyEventHandler;
 use crate::json::to_py;
 use crate::store::store_from_py;
 
@@ -41,7 +45,13 @@ impl PyServer {
         max_patch_operations = None,
         bulk_max_operations = None,
         max_unindexed_scan = None,
+        deletion = "hard",
+        groups = "full",
+        link_existing = "off",
+        require_guid_external_id = false,
+        rename_on_deactivate = None,
         on_event = None,
+        event_queue = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -57,18 +67,61 @@ impl PyServer {
         max_patch_operations: Option<usize>,
         bulk_max_operations: Option<usize>,
         max_unindexed_scan: Option<usize>,
+        deletion: &str,
+        groups: &str,
+        link_existing: &str,
+        require_guid_external_id: bool,
+        rename_on_deactivate: Option<String>,
         on_event: Option<&Bound<'_, PyAny>>,
+        event_queue: Option<usize>,
     ) -> PyResult<Self> {
-        let mut backend: Arc<dyn UserStore> = store_from_py(store)?;
+        let backend: Arc<dyn UserStore> = store_from_py(store)?;
+        let policies = Policies {
+            deletion: choose(
+                "deletion",
+                deletion,
+                &[
+                    ("hard", DeletionPolicy::Hard),
+                    ("soft", DeletionPolicy::Soft),
+                    ("review", DeletionPolicy::Review),
+                ],
+            )?,
+            groups: choose(
+                "groups",
+                groups,
+                &[
+                    ("full", GroupPolicy::Full),
+                    ("update_only", GroupPolicy::UpdateOnly),
+                    ("refuse", GroupPolicy::Refuse),
+                    ("ignore", GroupPolicy::Ignore),
+                ],
+            )?,
+            link_existing: choose(
+                "link_existing",
+                link_existing,
+                &[
+                    ("off", LinkPolicy::Off),
+                    ("by_user_name", LinkPolicy::ByUserName),
+                    ("by_user_name_or_email", LinkPolicy::ByUserNameOrEmail),
+                ],
+            )?,
+            require_guid_external_id,
+            rename_on_deactivate,
+            ..Policies::default()
+        };
+        let mut b = ScimServer::builder()
+            .shared_store(backend)
+            .base_path(base_path)
+            .policies(policies);
         if let Some(cb) = on_event.filter(|c| !c.is_none()) {
             if !cb.is_callable() {
                 return Err(PyTypeError::new_err("on_event must be callable"));
             }
-            backend = Arc::new(ObservedStore::new(backend, cb.clone().unbind()));
+            b = b.on_event(PyEventHandler::new(cb.clone().unbind()));
         }
-        let mut b = ScimServer::builder()
-            .shared_store(backend)
-            .base_path(base_path);
+        if let Some(n) = event_queue {
+            b = b.event_queue(n);
+        }
         if let Some(tokens) = tokens.filter(|t| !t.is_none()) {
             let map = tokens.cast::<PyMapping>().map_err(|_| {
                 PyTypeError::new_err("tokens must be a mapping of bearer token -> tenant")
@@ -129,6 +182,24 @@ impl PyServer {
         self.server.config().max_body_size
     }
 
+    /// Wait (at most `timeout` seconds, with the GIL released) until every event
+    /// queued so far was delivered to `on_event`; `True` when done (or without
+    /// `on_event`).
+    #[pyo3(signature = (timeout = 5.0))]
+    fn flush_events(&self, py: Python<'_>, timeout: f64) -> PyResult<bool> {
+        let timeout = Duration::try_from_secs_f64(timeout).map_err(|_| {
+            PyValueError::new_err("timeout must be a non-negative number of seconds")
+        })?;
+        let server = &self.server;
+        Ok(py.detach(|| server.flush_events(timeout)))
+    }
+
+    /// Events dropped because the event queue was full.
+    #[getter]
+    fn events_dropped(&self) -> u64 {
+        self.server.events_dropped()
+    }
+
     /// The store given to the constructor.
     #[getter]
     fn store(&self, py: Python<'_>) -> Py<PyAny> {
@@ -179,6 +250,21 @@ impl PyServer {
     fn __repr__(&self) -> String {
         format!("Server(base_path={:?})", self.server.base_path())
     }
+}
+
+/// The value named `given` among `choices`, or `ValueError` listing them.
+fn choose<T: Copy>(what: &str, given: &str, choices: &[(&str, T)]) -> PyResult<T> {
+    choices
+        .iter()
+        .find(|(name, _)| *name == given)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<String> = choices.iter().map(|(n, _)| format!("{n:?}")).collect();
+            PyValueError::new_err(format!(
+                "{what} must be one of {}, not {given:?}",
+                names.join(", ")
+            ))
+        })
 }
 
 enum Body<'py> {

@@ -263,15 +263,14 @@ def test_on_event_reports_stored_changes() -> None:
     }
     client("PATCH", f"/Users/{uid}", reactivate)
     gid = client("POST", "/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "G"}).json()["id"]
-    client(
-        "PATCH",
-        f"/Groups/{gid}",
-        {
-            "schemas": [PATCH_OP],
-            "Operations": [{"op": "Add", "path": "members", "value": [{"value": uid}]}],
-        },
-    )
+    add = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "Add", "path": "members", "value": [{"value": uid}]}],
+    }
+    client("PATCH", f"/Groups/{gid}", add)
     client("DELETE", f"/Users/{uid}")
+    assert server.flush_events(timeout=10)
+    assert server.events_dropped == 0
     kinds = [(e.type, e.kind) for e in rec.events]
     assert kinds == [
         ("created", "User"),
@@ -280,17 +279,32 @@ def test_on_event_reports_stored_changes() -> None:
         ("updated", "User"),
         ("reactivated", "User"),
         ("created", "Group"),
-        ("group_membership_changed", "Group"),
+        ("members_added", "Group"),
         ("deleted", "User"),
     ]
-    membership = rec.events[6]
-    assert membership.added == [uid]
-    assert membership.removed == []
+    assert rec.events[1].changed == ["active"]
+    membership = next(e for e in rec.events if e.type == "members_added")
+    assert membership.members == [uid]
+    assert membership.id == gid
     assert membership.tenant == "t"
-    assert rec.events[0].resource is not None
-    assert rec.events[0].resource["userName"] == "gina@contoso.com"
-    assert rec.events[-1].resource is None
-    assert "Event(type=" in repr(rec.events[0])
+    created = rec.events[0]
+    assert created.name == "gina@contoso.com"
+    assert created.to_dict()["kind"] == "created"
+    assert created.request_id
+    assert created.time.endswith("Z")
+    assert "Event(type=" in repr(created)
+
+
+def test_policies_are_configurable() -> None:
+    soft = make_client(scimkit.Server(scimkit.MemoryStore(), {TOKEN: "t"}, deletion="soft"))
+    uid = soft("POST", "/Users", entra_user("ina@contoso.com")).json()["id"]
+    assert soft("DELETE", f"/Users/{uid}").status == 204
+    assert soft("GET", f"/Users/{uid}").status == 404
+    refuse = make_client(scimkit.Server(scimkit.MemoryStore(), {TOKEN: "t"}, groups="refuse"))
+    r = refuse("POST", "/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "G"})
+    assert r.status == 403
+    with pytest.raises(ValueError, match="deletion must be one of"):
+        scimkit.Server(scimkit.MemoryStore(), {TOKEN: "t"}, deletion="sometimes")  # type: ignore[arg-type]
 
 
 def test_a_failing_event_callback_does_not_fail_the_request(
@@ -302,6 +316,7 @@ def test_a_failing_event_callback_does_not_fail_the_request(
     server = scimkit.Server(scimkit.MemoryStore(), {TOKEN: "t"}, on_event=boom)
     with caplog.at_level("ERROR", logger="scimkit"):
         r = make_client(server)("POST", "/Users", entra_user("hank@contoso.com"))
+        assert server.flush_events(timeout=10)
     assert r.status == 201
     assert "on_event callback raised" in caplog.text
     assert "callback bug" in caplog.text
