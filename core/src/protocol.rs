@@ -129,6 +129,7 @@ fn status_of(e: &StoreError) -> &'static str {
         StoreError::PreconditionFailed => "precondition failed",
         StoreError::Unsupported => "unsupported",
         StoreError::InvalidCursor => "invalid cursor",
+        StoreError::Invalid { .. } => "invalid value",
         StoreError::Unavailable { .. } => "unavailable",
         StoreError::Other(_) => "other",
     }
@@ -141,6 +142,10 @@ pub(crate) fn store_error(ctx: &Ctx, kind: ResourceKind, id: &str, e: StoreError
         StoreError::NotFound => ScimError::not_found(kind.as_str(), id),
         StoreError::Uniqueness { attribute } => ScimError::uniqueness(&attribute),
         StoreError::PreconditionFailed => ScimError::precondition_failed(),
+        StoreError::Invalid { scim_type, detail } => match scim_type {
+            Some(t) => ScimError::new(t, detail),
+            None => ScimError::bad_request(detail),
+        },
         StoreError::InvalidCursor => ScimError::new(
             ScimType::InvalidCursor,
             "the cursor is invalid or has expired; start again without a cursor",
@@ -391,6 +396,10 @@ impl ScimServer {
             .filter(|s| !s.is_empty() && s.len() <= 128)
             .map(str::to_owned)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        if body.len() > self.inner.config.max_body_size {
+            // Adapters usually stop reading earlier; this holds for every caller.
+            return ScimError::payload_too_large(self.inner.config.max_body_size).to_response();
+        }
         let mut extra = Extra {
             principal: as_principal.cloned(),
             ignored: false,

@@ -823,3 +823,94 @@ fn principal_in_response_extensions_and_auth_unavailable_is_503() {
         (413, "application/scim+json")
     );
 }
+
+#[test]
+fn oversized_bodies_are_413_in_the_engine_and_stores_can_refuse_values() {
+    let s = ScimServer::builder()
+        .store(MemoryStore::new())
+        .token("t", "x")
+        .max_body_size(64)
+        .build()
+        .unwrap();
+    let (st, e) = call(
+        &s,
+        "t",
+        "POST",
+        "/scim/v2/Users",
+        Some(json!({"userName": "x".repeat(100)})),
+    );
+    assert_eq!((st, e["status"].as_str()), (413, Some("413")));
+    struct Picky(MemoryStore);
+    impl UserStore for Picky {
+        fn create(
+            &self,
+            c: &scimkit::Ctx,
+            k: scimkit::ResourceKind,
+            r: Value,
+        ) -> scimkit::store::StoreResult<scimkit::Stored> {
+            if r["userName"].as_str().is_some_and(|u| u.len() > 10) {
+                return Err(scimkit::StoreError::Invalid {
+                    scim_type: Some(scimkit::ScimType::InvalidValue),
+                    detail: "userName is longer than 10 characters".into(),
+                });
+            }
+            self.0.create(c, k, r)
+        }
+        fn get(
+            &self,
+            c: &scimkit::Ctx,
+            k: scimkit::ResourceKind,
+            id: &str,
+            m: scimkit::store::Members,
+        ) -> scimkit::store::StoreResult<Option<scimkit::Stored>> {
+            self.0.get(c, k, id, m)
+        }
+        fn replace(
+            &self,
+            c: &scimkit::Ctx,
+            k: scimkit::ResourceKind,
+            id: &str,
+            r: Value,
+            v: Option<u64>,
+        ) -> scimkit::store::StoreResult<scimkit::Stored> {
+            self.0.replace(c, k, id, r, v)
+        }
+        fn delete(
+            &self,
+            c: &scimkit::Ctx,
+            k: scimkit::ResourceKind,
+            id: &str,
+            v: Option<u64>,
+        ) -> scimkit::store::StoreResult<()> {
+            self.0.delete(c, k, id, v)
+        }
+        fn query(
+            &self,
+            c: &scimkit::Ctx,
+            k: scimkit::ResourceKind,
+            q: &scimkit::store::Query,
+        ) -> scimkit::store::StoreResult<scimkit::store::Page> {
+            self.0.query(c, k, q)
+        }
+    }
+    let s = ScimServer::builder()
+        .store(Picky(MemoryStore::new()))
+        .token("t", "x")
+        .build()
+        .unwrap();
+    let (st, e) = call(
+        &s,
+        "t",
+        "POST",
+        "/scim/v2/Users",
+        Some(json!({"userName": "much-too-long"})),
+    );
+    assert_eq!(
+        (st, e["scimType"].as_str(), e["detail"].as_str()),
+        (
+            400,
+            Some("invalidValue"),
+            Some("userName is longer than 10 characters")
+        )
+    );
+}

@@ -345,6 +345,15 @@ pub enum StoreError {
     /// The paging cursor is malformed, from another query, or expired.
     #[error("invalid cursor")]
     InvalidCursor,
+    /// The store refuses a value (e.g. a host user model's length limit): 400
+    /// with this keyword and detail, which are sent to the client.
+    #[error("invalid value: {detail}")]
+    Invalid {
+        /// The SCIM error keyword (`invalidValue`, `mutability`, …), if any.
+        scim_type: Option<crate::ScimType>,
+        /// The detail for the client (must not contain secrets or internals).
+        detail: String,
+    },
     /// A temporary condition (busy, locked, database restarting): 503.
     #[error("store temporarily unavailable")]
     Unavailable {
