@@ -565,6 +565,36 @@ scimkit_result scimkit_config_builder_set_max_results(struct scimkit_config_buil
                                                       size_t count);
 
 /**
+ * Provisioning policies as JSON (see `Policies::from_json` in the Rust docs):
+ * an object with any of `"enabled"` (bool), `"deletion"` (`"hard"`, `"soft"`,
+ * `"review"`), `"groups"` (`"full"`, `"update-only"`, `"refuse"`,
+ * `"ignore"`), `"link_existing"` (`"off"`, `"username"`,
+ * `"username-or-email"`), `"require_guid_external_id"` (bool),
+ * `"rename_on_deactivate"` (a template with `{userName}`/`{id}`, or null).
+ * With `tenant` NULL (and `tenant_len` 0) they are every tenant's default;
+ * otherwise they apply to that tenant only. Defaults to plain RFC behaviour.
+ *
+ * All inputs are UTF-8, borrowed for the call. Returns NULL_PARAMETER,
+ * INVALID_UTF8, INVALID_JSON (not JSON), INVALID_PARAMETER (an unknown policy
+ * or value; see `_error_message`) or ALREADY_USED.
+ */
+scimkit_result scimkit_config_builder_set_policies(struct scimkit_config_builder *builder,
+                                                   const char *tenant,
+                                                   size_t tenant_len,
+                                                   const char *json,
+                                                   size_t json_len);
+
+/**
+ * Keep a provisioning log in memory, at most `capacity` entries (the oldest
+ * go first); read it with `scimkit_server_admin` (`{"op":"log"}`). Must be
+ * positive. Defaults to no log.
+ *
+ * Returns NULL_PARAMETER, INVALID_PARAMETER (0) or ALREADY_USED.
+ */
+scimkit_result scimkit_config_builder_enable_log(struct scimkit_config_builder *builder,
+                                                 size_t capacity);
+
+/**
  * Check the configuration, open the store and build the server into
  * `*server_out`.
  *
@@ -638,6 +668,26 @@ scimkit_result scimkit_server_handle(const struct scimkit_server *server,
                                      const uint8_t *body,
                                      size_t body_len,
                                      struct scimkit_response **response_out);
+
+/**
+ * An administrator's operation, as JSON in and a response out (status 200
+ * with a JSON body, or a SCIM error response): `{"op": "hidden_users",
+ * "tenant": "t", "state": "review"}`, `{"op": "approve_deletion", "tenant",
+ * "id"}`, `{"op": "restore_user", "tenant", "id"}`, `{"op": "set_ignored",
+ * "tenant", "id", "ignored": true}`, `{"op": "log", "tenant"?, "outcome"?,
+ * "limit"?, …}`, `{"op": "flush_events", "timeoutMs"?}` (see
+ * `ScimServer::admin_json` in the Rust docs). Never expose this to SCIM
+ * clients: it is the host's own administration.
+ *
+ * `request` is UTF-8, `len` bytes, borrowed for the call. The caller owns
+ * `*response_out` and frees it with [`scimkit_response_free`]. Thread-safe.
+ * Returns NULL_PARAMETER, INVALID_UTF8 or PANIC (then `*response_out` is
+ * NULL); a request that is not JSON is a 400 response.
+ */
+scimkit_result scimkit_server_admin(const struct scimkit_server *server,
+                                    const char *request,
+                                    size_t len,
+                                    struct scimkit_response **response_out);
 
 /**
  * Free a server. Responses it gave remain valid. A C store's `free_userdata`

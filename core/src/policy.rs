@@ -87,6 +87,89 @@ impl Default for Policies {
     }
 }
 
+impl Policies {
+    /// Read policies from JSON (as the C and Python bindings and config files
+    /// give them): an object with any of `enabled` (bool), `deletion`
+    /// (`"hard"`, `"soft"`, `"review"`), `groups` (`"full"`, `"update-only"`,
+    /// `"refuse"`, `"ignore"`), `link_existing` (`"off"`, `"username"`,
+    /// `"username-or-email"`), `require_guid_external_id` (bool),
+    /// `rename_on_deactivate` (template string or null). Missing keys keep the
+    /// defaults; `_` and `-` are interchangeable; unknown keys are errors.
+    pub fn from_json(v: &serde_json::Value) -> Result<Self, String> {
+        let obj = v.as_object().ok_or("policies must be a JSON object")?;
+        let mut p = Policies::default();
+        for (k, v) in obj {
+            let word = || -> Result<String, String> {
+                v.as_str()
+                    .map(|s| s.to_ascii_lowercase().replace('_', "-"))
+                    .ok_or_else(|| format!("policy {k} must be a string"))
+            };
+            let flag = || {
+                v.as_bool()
+                    .ok_or_else(|| format!("policy {k} must be true or false"))
+            };
+            match k.replace('-', "_").as_str() {
+                "enabled" => p.enabled = flag()?,
+                "require_guid_external_id" => p.require_guid_external_id = flag()?,
+                "deletion" => {
+                    p.deletion = match word()?.as_str() {
+                        "hard" => DeletionPolicy::Hard,
+                        "soft" => DeletionPolicy::Soft,
+                        "review" => DeletionPolicy::Review,
+                        other => {
+                            return Err(format!(
+                                "deletion must be hard, soft or review, not {other:?}"
+                            ));
+                        }
+                    }
+                }
+                "groups" => {
+                    p.groups = match word()?.as_str() {
+                        "full" => GroupPolicy::Full,
+                        "update-only" => GroupPolicy::UpdateOnly,
+                        "refuse" => GroupPolicy::Refuse,
+                        "ignore" => GroupPolicy::Ignore,
+                        other => {
+                            return Err(format!(
+                                "groups must be full, update-only, refuse or ignore, not {other:?}"
+                            ));
+                        }
+                    }
+                }
+                "link_existing" => {
+                    p.link_existing = match word()?.as_str() {
+                        "off" => LinkPolicy::Off,
+                        "username" => LinkPolicy::ByUserName,
+                        "username-or-email" => LinkPolicy::ByUserNameOrEmail,
+                        other => {
+                            return Err(format!(
+                                "link_existing must be off, username or username-or-email, not {other:?}"
+                            ));
+                        }
+                    }
+                }
+                "rename_on_deactivate" => {
+                    p.rename_on_deactivate = match v {
+                        serde_json::Value::Null => None,
+                        serde_json::Value::String(t)
+                            if t.contains("{userName}") || t.contains("{id}") =>
+                        {
+                            Some(t.clone())
+                        }
+                        _ => {
+                            return Err(
+                                "rename_on_deactivate must be a template with {userName} or {id}, or null".into(),
+                            );
+                        }
+                    }
+                }
+                other => return Err(format!("unknown policy {other:?}")),
+            }
+        }
+        Ok(p)
+    }
+}
+
 /// Resolves a tenant's policies.
 pub trait PolicySource: Send + Sync + 'static {
     /// The policies of `tenant`.
@@ -194,6 +277,31 @@ mod tests {
         assert!(!is_guid("0a21f0f2-8d2a-4f8e-bf98-7363c4aed4e"));
         assert!(!is_guid("bjensen"));
         assert!(!is_guid("0a21f0f2x8d2a-4f8e-bf98-7363c4aed4ef"));
+    }
+
+    #[test]
+    fn policies_from_json() {
+        let p = Policies::from_json(&serde_json::json!({
+            "deletion": "review", "groups": "update_only", "link-existing": "username-or-email",
+            "require_guid_external_id": true, "rename_on_deactivate": "x-{userName}", "enabled": false
+        }))
+        .unwrap();
+        assert_eq!(p.deletion, DeletionPolicy::Review);
+        assert_eq!(p.groups, GroupPolicy::UpdateOnly);
+        assert_eq!(p.link_existing, LinkPolicy::ByUserNameOrEmail);
+        assert!(p.require_guid_external_id && !p.enabled);
+        assert_eq!(
+            Policies::from_json(&serde_json::json!({"deletion": "later"})).unwrap_err(),
+            "deletion must be hard, soft or review, not \"later\""
+        );
+        assert!(Policies::from_json(&serde_json::json!({"colour": "red"})).is_err());
+        assert!(
+            Policies::from_json(&serde_json::json!({"rename_on_deactivate": "static"})).is_err()
+        );
+        assert_eq!(
+            Policies::from_json(&serde_json::json!({})).unwrap(),
+            Policies::default()
+        );
     }
 
     #[test]

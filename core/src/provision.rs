@@ -913,6 +913,100 @@ impl ScimServer {
         ))
     }
 
+    /// The administrator's operations as JSON, for bindings (C, Python) and
+    /// tools: `{"op": …, …}` → a JSON answer.
+    ///
+    /// | op | arguments | answer |
+    /// |---|---|---|
+    /// | `hidden_users` | `tenant`, `state` (`"review"`/`"deleted"`) | `{"Resources": [users]}` |
+    /// | `approve_deletion` | `tenant`, `id` | `{}` |
+    /// | `restore_user` | `tenant`, `id` | the restored user |
+    /// | `set_ignored` | `tenant`, `id`, `ignored`, optional `resourceType` (`"User"`/`"Group"`) | `{}` |
+    /// | `log` | optional `tenant`, `since`, `until`, `resourceId`, `name`, `outcome`, `offset`, `limit` | `{"entries": [...]}` |
+    /// | `flush_events` | optional `timeoutMs` (default 5000) | `{"flushed": bool, "dropped": n}` |
+    ///
+    /// Failures are [`ScimError`]s (400 for bad arguments, 404, 409, …).
+    pub fn admin_json(&self, request: &Value) -> Result<Value> {
+        let s = |k: &str| request.get(k).and_then(Value::as_str);
+        let need =
+            |k: &str| s(k).ok_or_else(|| ScimError::invalid_value(format!("{k} is required")));
+        let op = need("op")?;
+        match op {
+            "hidden_users" => {
+                let state = match s("state").unwrap_or("review") {
+                    "review" => HiddenState::Review,
+                    "deleted" => HiddenState::Deleted,
+                    other => {
+                        return Err(ScimError::invalid_value(format!(
+                            "state must be review or deleted, not {other:?}"
+                        )));
+                    }
+                };
+                let users = self.hidden_users(need("tenant")?, state)?;
+                Ok(json!({"Resources": users}))
+            }
+            "approve_deletion" => self
+                .approve_deletion(need("tenant")?, need("id")?)
+                .map(|()| json!({})),
+            "restore_user" => self.restore_user(need("tenant")?, need("id")?),
+            "set_ignored" => {
+                let kind = match s("resourceType").unwrap_or("User") {
+                    "User" => ResourceKind::User,
+                    "Group" => ResourceKind::Group,
+                    other => {
+                        return Err(ScimError::invalid_value(format!(
+                            "resourceType must be User or Group, not {other:?}"
+                        )));
+                    }
+                };
+                let ignored = request
+                    .get("ignored")
+                    .and_then(Value::as_bool)
+                    .ok_or_else(|| {
+                        ScimError::invalid_value("ignored (true or false) is required")
+                    })?;
+                self.set_ignored(need("tenant")?, kind, need("id")?, ignored)
+                    .map(|()| json!({}))
+            }
+            "log" => {
+                let log = self
+                    .provisioning_log()
+                    .ok_or_else(|| ScimError::not_found("provisioning log", "(none configured)"))?;
+                let outcome = match s("outcome") {
+                    None => None,
+                    Some(o) => Some(Outcome::parse(o).ok_or_else(|| {
+                        ScimError::invalid_value(format!("unknown outcome {o:?}"))
+                    })?),
+                };
+                let q = crate::log::LogQuery {
+                    tenant: s("tenant").map(str::to_owned),
+                    since: s("since").map(str::to_owned),
+                    until: s("until").map(str::to_owned),
+                    resource_id: s("resourceId").map(str::to_owned),
+                    name: s("name").map(str::to_owned),
+                    outcome,
+                    offset: request.get("offset").and_then(Value::as_u64).unwrap_or(0) as usize,
+                    limit: request.get("limit").and_then(Value::as_u64).unwrap_or(0) as usize,
+                };
+                let entries = log
+                    .query(&q)
+                    .map_err(|e| store_error(&admin_ctx(""), ResourceKind::User, "", e))?;
+                Ok(json!({"entries": entries.iter().map(LogEntry::to_json).collect::<Vec<_>>()}))
+            }
+            "flush_events" => {
+                let ms = request
+                    .get("timeoutMs")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(5000);
+                let flushed = self.flush_events(Duration::from_millis(ms));
+                Ok(json!({"flushed": flushed, "dropped": self.events_dropped()}))
+            }
+            other => Err(ScimError::invalid_value(format!(
+                "unknown admin op {other:?}"
+            ))),
+        }
+    }
+
     // ===== provisioning log =====
 
     /// The provisioning log, when one is configured.

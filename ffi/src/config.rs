@@ -35,6 +35,11 @@ struct Settings {
     max_body_size: Option<usize>,
     max_results: Option<usize>,
     events: Option<std::sync::Arc<EventBridge>>,
+    /// Default policies, then per-tenant ones.
+    policies: Option<scimkit::Policies>,
+    tenant_policies: Vec<(String, scimkit::Policies)>,
+    /// Keep a provisioning log in memory (capacity).
+    log: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -360,6 +365,70 @@ pub extern "C" fn scimkit_config_builder_set_max_results(
     }
 }
 
+/// Provisioning policies as JSON (see `Policies::from_json` in the Rust docs):
+/// an object with any of `"enabled"` (bool), `"deletion"` (`"hard"`, `"soft"`,
+/// `"review"`), `"groups"` (`"full"`, `"update-only"`, `"refuse"`,
+/// `"ignore"`), `"link_existing"` (`"off"`, `"username"`,
+/// `"username-or-email"`), `"require_guid_external_id"` (bool),
+/// `"rename_on_deactivate"` (a template with `{userName}`/`{id}`, or null).
+/// With `tenant` NULL (and `tenant_len` 0) they are every tenant's default;
+/// otherwise they apply to that tenant only. Defaults to plain RFC behaviour.
+///
+/// All inputs are UTF-8, borrowed for the call. Returns NULL_PARAMETER,
+/// INVALID_UTF8, INVALID_JSON (not JSON), INVALID_PARAMETER (an unknown policy
+/// or value; see `_error_message`) or ALREADY_USED.
+#[unsafe(no_mangle)]
+pub extern "C" fn scimkit_config_builder_set_policies(
+    builder: *mut scimkit_config_builder,
+    tenant: *const c_char,
+    tenant_len: usize,
+    json: *const c_char,
+    json_len: usize,
+) -> scimkit_result {
+    ffi_panic_boundary! {
+        let b = try_settings!(builder);
+        let tenant = if tenant.is_null() && tenant_len == 0 { None } else { Some(try_str!(tenant, tenant_len)) };
+        let json = try_str!(json, json_len);
+        let value: serde_json::Value = match serde_json::from_str(json) {
+            Ok(v) => v,
+            Err(e) => return b.fail(scimkit_result::InvalidJson, format!("policies are not JSON: {e}")),
+        };
+        let policies = match scimkit::Policies::from_json(&value) {
+            Ok(p) => p,
+            Err(e) => return b.fail(scimkit_result::InvalidParameter, e),
+        };
+        if let Some(s) = b.settings.as_mut() {
+            match tenant {
+                None => s.policies = Some(policies),
+                Some(t) => s.tenant_policies.push((t.to_owned(), policies)),
+            }
+        }
+        scimkit_result::Ok
+    }
+}
+
+/// Keep a provisioning log in memory, at most `capacity` entries (the oldest
+/// go first); read it with `scimkit_server_admin` (`{"op":"log"}`). Must be
+/// positive. Defaults to no log.
+///
+/// Returns NULL_PARAMETER, INVALID_PARAMETER (0) or ALREADY_USED.
+#[unsafe(no_mangle)]
+pub extern "C" fn scimkit_config_builder_enable_log(
+    builder: *mut scimkit_config_builder,
+    capacity: usize,
+) -> scimkit_result {
+    ffi_panic_boundary! {
+        let b = try_settings!(builder);
+        if capacity == 0 {
+            return b.fail(scimkit_result::InvalidParameter, "the log capacity must be greater than zero");
+        }
+        if let Some(s) = b.settings.as_mut() {
+            s.log = Some(capacity);
+        }
+        scimkit_result::Ok
+    }
+}
+
 /// Check the configuration, open the store and build the server into
 /// `*server_out`.
 ///
@@ -380,7 +449,7 @@ pub extern "C" fn scimkit_config_builder_build(
         let server_out = try_out!(server_out);
         write_out(server_out, std::ptr::null_mut());
         let b = try_settings!(builder);
-        let Some(s) = b.settings.take() else {
+        let Some(mut s) = b.settings.take() else {
             return scimkit_result::AlreadyUsed;
         };
         let mut sb = ScimServer::builder();
@@ -419,6 +488,15 @@ pub extern "C" fn scimkit_config_builder_build(
         }
         for (token, tenant) in &s.tokens {
             sb = sb.token(token, tenant);
+        }
+        if let Some(p) = s.policies.take() {
+            sb = sb.policies(p);
+        }
+        for (tenant, p) in s.tenant_policies.drain(..) {
+            sb = sb.tenant_policies(&tenant, p);
+        }
+        if let Some(capacity) = s.log {
+            sb = sb.provisioning_log(scimkit::MemoryLog::new(capacity));
         }
         if let Some(bridge) = &s.events {
             let bridge = std::sync::Arc::clone(bridge);

@@ -176,6 +176,50 @@ pub extern "C" fn scimkit_server_handle(
     }
 }
 
+/// An administrator's operation, as JSON in and a response out (status 200
+/// with a JSON body, or a SCIM error response): `{"op": "hidden_users",
+/// "tenant": "t", "state": "review"}`, `{"op": "approve_deletion", "tenant",
+/// "id"}`, `{"op": "restore_user", "tenant", "id"}`, `{"op": "set_ignored",
+/// "tenant", "id", "ignored": true}`, `{"op": "log", "tenant"?, "outcome"?,
+/// "limit"?, …}`, `{"op": "flush_events", "timeoutMs"?}` (see
+/// `ScimServer::admin_json` in the Rust docs). Never expose this to SCIM
+/// clients: it is the host's own administration.
+///
+/// `request` is UTF-8, `len` bytes, borrowed for the call. The caller owns
+/// `*response_out` and frees it with [`scimkit_response_free`]. Thread-safe.
+/// Returns NULL_PARAMETER, INVALID_UTF8 or PANIC (then `*response_out` is
+/// NULL); a request that is not JSON is a 400 response.
+#[unsafe(no_mangle)]
+pub extern "C" fn scimkit_server_admin(
+    server: *const scimkit_server,
+    request: *const c_char,
+    len: usize,
+    response_out: *mut *mut scimkit_response,
+) -> scimkit_result {
+    ffi_panic_boundary! {
+        let response_out = try_out!(response_out);
+        write_out(response_out, std::ptr::null_mut());
+        let server = &try_ref!(server).server;
+        let request = try_str!(request, len);
+        let answer = serde_json::from_str::<serde_json::Value>(request)
+            .map_err(|e| ScimError::invalid_syntax(format!("the admin request is not JSON: {e}")))
+            .and_then(|v| server.admin_json(&v));
+        let response = match answer {
+            Ok(v) => {
+                let mut resp = http::Response::new(Bytes::from(v.to_string()));
+                resp.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/json"),
+                );
+                scimkit_response::from_http(resp)
+            }
+            Err(e) => scimkit_response::from_error(&e),
+        };
+        write_out(response_out, into_raw(response));
+        scimkit_result::Ok
+    }
+}
+
 /// Free a server. Responses it gave remain valid. A C store's `free_userdata`
 /// is called here; the event callback is not called after this returns.
 ///

@@ -611,6 +611,94 @@ static void test_no_thread_outlives_its_server(void) {
     CHECK(n == 1 || n == -1);
 }
 
+/* ===== provisioning policies, review queue and the provisioning log ===== */
+
+/* An admin operation's reply (body copied, NUL-terminated). */
+static reply admin(const scimkit_server *server, const char *json) {
+    reply r = {0};
+    scimkit_response *resp = NULL;
+    CHECK_RC(scimkit_server_admin(server, json, strlen(json), &resp), SCIMKIT_RESULT_OK);
+    CHECK(resp != NULL);
+    if (resp) {
+        const uint8_t *body = NULL;
+        size_t body_len = 0;
+        r.status = scimkit_response_status(resp);
+        CHECK_RC(scimkit_response_body(resp, &body, &body_len), SCIMKIT_RESULT_OK);
+        r.body = calloc(body_len + 1, 1);
+        if (r.body && body_len) {
+            memcpy(r.body, body, body_len);
+        }
+        scimkit_response_free(resp);
+    }
+    return r;
+}
+
+static void test_policies(void) {
+    scimkit_config_builder *b = scimkit_config_builder_new();
+    scimkit_server *server = NULL;
+    const char *review = "{\"deletion\":\"review\",\"groups\":\"refuse\"}";
+    const char *bad = "{\"deletion\":\"later\"}";
+    const char *off = "{\"enabled\":false}";
+    CHECK_RC(scimkit_config_builder_set_store(b, "memory", 6), SCIMKIT_RESULT_OK);
+    CHECK_RC(scimkit_config_builder_add_token(b, TOKEN, strlen(TOKEN), "contoso", 7),
+             SCIMKIT_RESULT_OK);
+    CHECK_RC(scimkit_config_builder_add_token(b, "off-token", 9, "paused", 6), SCIMKIT_RESULT_OK);
+    CHECK_RC(scimkit_config_builder_set_policies(b, NULL, 0, bad, strlen(bad)),
+             SCIMKIT_RESULT_INVALID_PARAMETER);
+    CHECK_RC(scimkit_config_builder_set_policies(b, NULL, 0, "{", 1), SCIMKIT_RESULT_INVALID_JSON);
+    CHECK_RC(scimkit_config_builder_set_policies(b, NULL, 0, review, strlen(review)),
+             SCIMKIT_RESULT_OK);
+    CHECK_RC(scimkit_config_builder_set_policies(b, "paused", 6, off, strlen(off)),
+             SCIMKIT_RESULT_OK);
+    CHECK_RC(scimkit_config_builder_enable_log(b, 0), SCIMKIT_RESULT_INVALID_PARAMETER);
+    CHECK_RC(scimkit_config_builder_enable_log(b, 1000), SCIMKIT_RESULT_OK);
+    CHECK_RC(scimkit_config_builder_build(b, &server), SCIMKIT_RESULT_OK);
+    scimkit_config_builder_free(b);
+
+    char uid[128], target[256], op[512];
+    reply r = request(server, "POST", "/scim/v2/Users", TOKEN, "{\"userName\":\"queued@contoso.com\"}");
+    CHECK(r.status == 201 && json_id(r.body, uid, sizeof uid));
+    reply_free(&r);
+    snprintf(target, sizeof target, "/scim/v2/Users/%s", uid);
+    r = request(server, "DELETE", target, TOKEN, NULL);
+    CHECK(r.status == 204);
+    reply_free(&r);
+    r = request(server, "GET", target, TOKEN, NULL);
+    CHECK(r.status == 404); /* hidden from SCIM clients, kept for review */
+    reply_free(&r);
+    r = request(server, "POST", "/scim/v2/Groups", TOKEN, "{\"displayName\":\"G\"}");
+    CHECK(r.status == 403); /* groups refused by policy */
+    reply_free(&r);
+    r = request(server, "GET", "/scim/v2/Users", "off-token", NULL);
+    CHECK(r.status == 403); /* provisioning disabled for tenant "paused" */
+    reply_free(&r);
+
+    r = admin(server, "{\"op\":\"hidden_users\",\"tenant\":\"contoso\",\"state\":\"review\"}");
+    CHECK(r.status == 200 && contains(r.body, "queued@contoso.com"));
+    reply_free(&r);
+    snprintf(op, sizeof op, "{\"op\":\"approve_deletion\",\"tenant\":\"contoso\",\"id\":\"%s\"}", uid);
+    r = admin(server, op);
+    CHECK(r.status == 200);
+    reply_free(&r);
+    r = admin(server, op);
+    CHECK(r.status == 404); /* already approved */
+    reply_free(&r);
+    r = admin(server, "{\"op\":\"hidden_users\",\"tenant\":\"contoso\"}");
+    CHECK(r.status == 200 && !contains(r.body, "queued@contoso.com"));
+    reply_free(&r);
+    r = admin(server, "{\"op\":\"log\",\"tenant\":\"contoso\"}");
+    CHECK(r.status == 200 && contains(r.body, "\"operation\":\"delete\"") &&
+          contains(r.body, "\"operation\":\"approve_deletion\""));
+    reply_free(&r);
+    r = admin(server, "{\"op\":\"teleport\"}");
+    CHECK(r.status == 400);
+    reply_free(&r);
+    r = admin(server, "not json");
+    CHECK(r.status == 400);
+    reply_free(&r);
+    scimkit_server_free(server);
+}
+
 /* ===== events ===== */
 
 typedef struct event_log {
@@ -745,6 +833,7 @@ int main(void) {
     test_entra_flow_c_store();
     test_garbage_callbacks();
     test_events();
+    test_policies();
     bool sqlite = sqlite_enabled();
     if (sqlite) {
         test_sqlite_store();
