@@ -1,0 +1,39 @@
+//! A fixed workload for instruction-count profiling (valgrind --tool=callgrind),
+//! which is repeatable on a shared machine where wall-clock benchmarks are not:
+//! `profile_get USERS GETS` creates USERS Entra-style users, then runs GETS
+//! `GET /Users/{id}` through `ScimServer::handle`. Run it with GETS = 0 and
+//! GETS = N; the difference divided by N is the cost of one GET.
+
+use bytes::Bytes;
+use scimkit::{MemoryStore, ScimServer};
+use serde_json::{Value, json};
+
+fn main() {
+    let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>().unwrap_or(0));
+    let users = args.next().unwrap_or(1000);
+    let gets = args.next().unwrap_or(0);
+    let s = ScimServer::builder().store(MemoryStore::new()).token("t", "x").build().expect("server");
+    let mut ids = Vec::with_capacity(users);
+    for i in 0..users {
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            "externalId": format!("{i:08x}-8d2a-4f8e-bf98-7363c4aed4ef"),
+            "userName": format!("user{i}@contoso.com"), "active": true, "displayName": format!("User {i}"),
+            "title": "Engineer", "name": {"formatted": format!("User {i}"), "familyName": "User", "givenName": format!("U{i}")},
+            "emails": [{"primary": true, "type": "work", "value": format!("user{i}@contoso.com")}],
+            "phoneNumbers": [{"type": "work", "value": "+1 425 555 0100"}, {"type": "mobile", "value": "+1 425 555 0101"}],
+            "addresses": [{"type": "work", "streetAddress": "1 Microsoft Way", "locality": "Redmond", "region": "WA", "postalCode": "98052", "country": "US"}],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "R&D", "employeeNumber": format!("{i}")}
+        });
+        let req = http::Request::post("/scim/v2/Users").header("authorization", "Bearer t").body(Bytes::from(body.to_string())).expect("request");
+        let v: Value = serde_json::from_slice(s.handle(req).body()).expect("json");
+        ids.push(v["id"].as_str().expect("id").to_owned());
+    }
+    let mut bytes = 0usize;
+    for i in 0..gets {
+        let id = &ids[i % ids.len()];
+        let req = http::Request::get(format!("/scim/v2/Users/{id}")).header("authorization", "Bearer t").body(Bytes::new()).expect("request");
+        bytes += s.handle(req).body().len();
+    }
+    println!("{users} users, {gets} GETs, {bytes} response bytes");
+}
