@@ -9,10 +9,16 @@ use scimkit::{MemoryStore, ScimServer};
 use serde_json::{Value, json};
 
 fn main() {
-    let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>().unwrap_or(0));
+    let mut args = std::env::args()
+        .skip(1)
+        .map(|a| a.parse::<usize>().unwrap_or(0));
     let users = args.next().unwrap_or(1000);
     let gets = args.next().unwrap_or(0);
-    let s = ScimServer::builder().store(MemoryStore::new()).token("t", "x").build().expect("server");
+    let s = ScimServer::builder()
+        .store(MemoryStore::new())
+        .token("t", "x")
+        .build()
+        .expect("server");
     let mut ids = Vec::with_capacity(users);
     for i in 0..users {
         let body = json!({
@@ -25,14 +31,20 @@ fn main() {
             "addresses": [{"type": "work", "streetAddress": "1 Microsoft Way", "locality": "Redmond", "region": "WA", "postalCode": "98052", "country": "US"}],
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "R&D", "employeeNumber": format!("{i}")}
         });
-        let req = http::Request::post("/scim/v2/Users").header("authorization", "Bearer t").body(Bytes::from(body.to_string())).expect("request");
+        let req = http::Request::post("/scim/v2/Users")
+            .header("authorization", "Bearer t")
+            .body(Bytes::from(body.to_string()))
+            .expect("request");
         let v: Value = serde_json::from_slice(s.handle(req).body()).expect("json");
         ids.push(v["id"].as_str().expect("id").to_owned());
     }
     let mut bytes = 0usize;
     for i in 0..gets {
         let id = &ids[i % ids.len()];
-        let req = http::Request::get(format!("/scim/v2/Users/{id}")).header("authorization", "Bearer t").body(Bytes::new()).expect("request");
+        let req = http::Request::get(format!("/scim/v2/Users/{id}"))
+            .header("authorization", "Bearer t")
+            .body(Bytes::new())
+            .expect("request");
         bytes += s.handle(req).body().len();
     }
     println!("{users} users, {gets} GETs, {bytes} response bytes");
