@@ -169,6 +169,22 @@ pub(crate) struct ServeArgs {
     /// `schedule`. [default: each table's schedule]
     #[arg(long, env = "SCIMKIT_SYNC_SCHEDULE", value_name = "SCHEDULE")]
     pub(crate) sync_schedule: Option<scimkit_graph::Schedule>,
+
+    /// Where users and groups live: "sqlite" (the --db file) or "memory"
+    /// (in this process only, lost when it stops: for benchmarks and trials;
+    /// tenants and tokens stay in the --db file). [default: sqlite]
+    #[arg(long, env = "SCIMKIT_STORE", value_enum, value_name = "STORE")]
+    pub(crate) store: Option<StoreKind>,
+}
+
+/// Where `serve` keeps users and groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum StoreKind {
+    /// The database (--db or --database-url).
+    Sqlite,
+    /// scimkit's `MemoryStore`: nothing survives the process.
+    Memory,
 }
 
 /// The log format.
@@ -236,6 +252,7 @@ struct FileConfig {
     log: Option<String>,
     sync_schedule: Option<scimkit_graph::Schedule>,
     sync_state: Option<PathBuf>,
+    store: Option<StoreKind>,
     #[serde(default)]
     sync: Vec<scimkit_graph::SyncConfig>,
 }
@@ -268,6 +285,7 @@ pub(crate) struct ServeSettings {
     pub(crate) log_format: LogFormat,
     pub(crate) log: String,
     pub(crate) sync: SyncSettings,
+    pub(crate) store: StoreKind,
 }
 
 /// The Graph syncs of the config file, resolved.
@@ -477,6 +495,7 @@ impl ServeArgs {
             log_format: self.log_format.or(f.log_format).unwrap_or(LogFormat::Text),
             log: self.log.or(f.log).unwrap_or_else(|| "info".to_owned()),
             sync,
+            store: self.store.or(f.store).unwrap_or(StoreKind::Sqlite),
         })
     }
 }
@@ -510,6 +529,13 @@ mod tests {
         assert_eq!(s.tls, None);
         assert_eq!(s.max_body_size, 1024 * 1024);
         assert_eq!(s.shutdown_timeout, Duration::from_secs(30));
+        assert_eq!(s.store, StoreKind::Sqlite);
+    }
+
+    #[test]
+    fn memory_store() {
+        let s = serve(&["serve", "--store", "memory"]).unwrap();
+        assert_eq!(s.store, StoreKind::Memory);
     }
 
     #[test]

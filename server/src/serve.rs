@@ -17,7 +17,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::Error;
 use crate::app::{self, AppState};
-use crate::cli::{Database, ServeSettings};
+use crate::cli::{Database, ServeSettings, StoreKind};
 use crate::db::{NewToken, TokenAuth};
 use crate::metrics::Metrics;
 
@@ -33,7 +33,10 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
     // Signals are caught from here on, before anything is announced.
     let mut signals = Signals::new()?;
 
-    let (store, admin) = crate::store::open_database(&s.db.database)?;
+    let (mut store, admin) = crate::store::open_database(&s.db.database)?;
+    if s.store == StoreKind::Memory {
+        store = Arc::new(scimkit::MemoryStore::new());
+    }
     let admin = Arc::new(admin);
     let tls = match &s.tls {
         Some((cert, key)) => Some(crate::tls::acceptor(cert, key)?),
@@ -78,6 +81,7 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
         listen = %local,
         tls = tls.is_some(),
         database = %path.display(),
+        store = ?s.store,
         tenant_url,
         "scimkit {} serving SCIM",
         env!("CARGO_PKG_VERSION")
