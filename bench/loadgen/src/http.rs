@@ -119,11 +119,6 @@ impl Conn {
         }
     }
 
-    /// The base path of the server.
-    pub(crate) fn base(&self) -> &str {
-        &self.target.base
-    }
-
     async fn connect(&mut self) -> Result<(), String> {
         let tcp = TcpStream::connect(self.target.addr)
             .await

@@ -139,7 +139,7 @@ pub(crate) async fn run(target: &Target, o: &RunOptions) -> RunResult {
     let mut phases: Vec<PhaseResult> = Vec::new();
     let mut rss = BTreeMap::new();
     let mut verify_errors: Vec<String> = Vec::new();
-    let mut snap = |rss: &mut BTreeMap<String, u64>, at: &str| {
+    let snap = |rss: &mut BTreeMap<String, u64>, at: &str| {
         if let Some(k) = procfs::rss_kib(o.pid) {
             rss.insert(at.to_owned(), k);
         }
