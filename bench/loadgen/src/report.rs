@@ -292,6 +292,11 @@ pub(crate) fn write(dir: &Path, machine: &str) -> Result<bool, String> {
             }
         }
     }
+    for s in &scales {
+        for n in &s.notes {
+            let _ = writeln!(notes, "* {} — sizes: {n}", s.server);
+        }
+    }
     if !notes.is_empty() {
         let _ = writeln!(md, "\nNotes:\n\n{notes}");
     }

@@ -55,6 +55,9 @@ pub(crate) struct ScaleResult {
     /// Creates per second while growing the store.
     pub(crate) create_rps: f64,
     pub(crate) errors: Vec<String>,
+    /// Measurements cut short by a time limit (not a failure).
+    #[serde(default)]
+    pub(crate) notes: Vec<String>,
     pub(crate) load_avg: (String, String),
 }
 
@@ -82,6 +85,7 @@ pub(crate) async fn run(target: &Target, o: &ScaleOptions) -> ScaleResult {
     let load_start = procfs::load_avg();
     let mut conns: Vec<Conn> = (0..o.concurrency).map(|_| Conn::new(target)).collect();
     let mut errors = Vec::new();
+    let mut notes = Vec::new();
     let mut sizes = Vec::new();
     let extra = 20 * 50;
     let max = o.sizes.iter().copied().max().unwrap_or(0);
@@ -111,7 +115,15 @@ pub(crate) async fn run(target: &Target, o: &ScaleOptions) -> ScaleResult {
         )
         .await;
         create_secs += p.secs;
-        if p.errors > 0 || p.ops as usize != size - from {
+        if p.errors == 0 && p.ops as usize != size - from {
+            notes.push(format!(
+                "growing to {size} users stopped at the time limit ({} of {} created): larger sizes not measured",
+                p.ops,
+                size - from
+            ));
+            break;
+        }
+        if p.errors > 0 {
             errors.push(format!(
                 "growing to {size} users: {} of {} created, {} wrong answers ({:?})",
                 p.ops,
@@ -188,14 +200,15 @@ pub(crate) async fn run(target: &Target, o: &ScaleOptions) -> ScaleResult {
     // One group, filled 50 at a time; at each size the next 20 batches are
     // timed one at a time.
     let mut groups = Vec::new();
-    if errors.is_empty() {
-        group_sizes(o, &mut conns, &all, &mut groups, &mut errors).await;
+    if errors.is_empty() && notes.is_empty() {
+        group_sizes(o, &mut conns, &all, &mut groups, &mut errors, &mut notes).await;
     }
     ScaleResult {
         server: o.name.clone(),
         sizes,
         groups,
         rss_per_user_bytes,
+        notes,
         create_rps: if create_secs > 0.0 { have as f64 / create_secs } else { 0.0 },
         errors,
         load_avg: (load_start, procfs::load_avg()),
@@ -208,6 +221,7 @@ async fn group_sizes(
     all: &[String],
     out: &mut Vec<GroupPoint>,
     errors: &mut Vec<String>,
+    notes: &mut Vec<String>,
 ) {
     let r = match conns[0]
         .send("POST group", Method::POST, "/Groups", body(&entra::group(9999)))
@@ -245,8 +259,13 @@ async fn group_sizes(
             },
         )
         .await;
-        if p.errors > 0 || p.ops as usize != target_batches.saturating_sub(from) {
+        if p.errors > 0 {
             errors.push(format!("filling the group to {size}: {:?}", p.first_errors.first()));
+            break;
+        }
+        if p.ops as usize != target_batches.saturating_sub(from) {
+            notes.push(format!("filling the group to {size} stopped at the time limit: larger groups not measured"));
+            filled = from + p.ops as usize;
             break;
         }
         filled = target_batches.max(from);
