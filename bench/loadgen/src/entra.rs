@@ -135,12 +135,7 @@ pub(crate) fn user_patch(v: usize, user_name: &str, manager: &str, dialect: Dial
 }
 
 /// Check a user after PATCH `v` (everything when `full`, else the title only).
-pub(crate) fn check_patched(
-    u: &Value,
-    v: usize,
-    manager: &str,
-    full: bool,
-) -> Result<(), String> {
+pub(crate) fn check_patched(u: &Value, v: usize, manager: &str, full: bool) -> Result<(), String> {
     let title = u["title"].as_str().unwrap_or("");
     if title != patch_title(v) {
         return Err(format!("title {title:?}, expected {:?}", patch_title(v)));
@@ -150,9 +145,21 @@ pub(crate) fn check_patched(
     }
     let ent = &u[ENTERPRISE];
     let checks: [(&str, Option<&str>, String); 4] = [
-        ("department", ent["department"].as_str(), patch_department(v)),
-        ("manager", ent["manager"]["value"].as_str(), manager.to_owned()),
-        ("name.givenName", u["name"]["givenName"].as_str(), patch_given(v)),
+        (
+            "department",
+            ent["department"].as_str(),
+            patch_department(v),
+        ),
+        (
+            "manager",
+            ent["manager"]["value"].as_str(),
+            manager.to_owned(),
+        ),
+        (
+            "name.givenName",
+            u["name"]["givenName"].as_str(),
+            patch_given(v),
+        ),
         (
             "mobile",
             u["phoneNumbers"]

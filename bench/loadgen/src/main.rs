@@ -154,7 +154,10 @@ fn main() -> ExitCode {
                 strict: a.strict,
                 full_patch_check: !a.title_only,
             };
-            eprintln!("loadgen run: {} ({} users, c={})", o.name, o.users, o.concurrency);
+            eprintln!(
+                "loadgen run: {} ({} users, c={})",
+                o.name, o.users, o.concurrency
+            );
             let r = runtime().block_on(workload::run(&target, &o));
             write_json(&a.common.out, &r)?;
             Ok(r.wrong_answers() == 0)

@@ -131,8 +131,7 @@ where
     }
     let requests: u64 = merged.values().map(Histogram::len).sum();
     let mut note = None;
-    if (ops as usize) < bound.ops && bound.ops < 50_000_000 && secs >= bound.time.as_secs_f64()
-    {
+    if (ops as usize) < bound.ops && bound.ops < 50_000_000 && secs >= bound.time.as_secs_f64() {
         note = Some(format!(
             "stopped at the time limit ({} s) after {ops} of {} operations",
             bound.time.as_secs(),

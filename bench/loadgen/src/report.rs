@@ -150,7 +150,10 @@ pub(crate) fn write(dir: &Path, machine: &str) -> Result<bool, String> {
     if let Ok(rd) = std::fs::read_dir(dir) {
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if let Some(server) = name.strip_prefix("skipped-").and_then(|n| n.strip_suffix(".txt")) {
+            if let Some(server) = name
+                .strip_prefix("skipped-")
+                .and_then(|n| n.strip_suffix(".txt"))
+            {
                 let why = std::fs::read_to_string(e.path()).unwrap_or_default();
                 skipped.push((server.to_owned(), why.trim().to_owned()));
             }
@@ -172,7 +175,11 @@ pub(crate) fn write(dir: &Path, machine: &str) -> Result<bool, String> {
         let _ = writeln!(md, "* {}: {} → {}", r.server, r.load_avg.0, r.load_avg.1);
     }
     for s in &scales {
-        let _ = writeln!(md, "* {} (sizes): {} → {}", s.server, s.load_avg.0, s.load_avg.1);
+        let _ = writeln!(
+            md,
+            "* {} (sizes): {} → {}",
+            s.server, s.load_avg.0, s.load_avg.1
+        );
     }
     for (s, why) in &skipped {
         let _ = writeln!(md, "* {s}: not run — {why}");
@@ -231,7 +238,8 @@ pub(crate) fn write(dir: &Path, machine: &str) -> Result<bool, String> {
         for r in &runs {
             if let Some(p) = r.phases.iter().find(|p| &p.name == ph) {
                 for l in p.labels.keys() {
-                    if l != main && l != "verify" && !labels.iter().any(|(a, b)| a == ph && b == l) {
+                    if l != main && l != "verify" && !labels.iter().any(|(a, b)| a == ph && b == l)
+                    {
                         labels.push((ph.clone(), l.clone()));
                     }
                 }
@@ -241,17 +249,18 @@ pub(crate) fn write(dir: &Path, machine: &str) -> Result<bool, String> {
     for (ph, l) in &labels {
         let shown = match l.as_str() {
             "page first" | "page last" => format!("{l} (one connection alone)"),
-            "create: filter (miss)" if ph == "groups create" => "create group: filter (miss)".to_owned(),
+            "create: filter (miss)" if ph == "groups create" => {
+                "create group: filter (miss)".to_owned()
+            }
             _ => l.clone(),
         };
         let _ = write!(md, "| {shown} |");
         for r in &runs {
             let cell = match r.phases.iter().find(|p| &p.name == ph) {
                 Some(p) if p.na.is_some() => "n/a".to_owned(),
-                Some(p) => p
-                    .labels
-                    .get(l)
-                    .map_or("—".to_owned(), |x| format!("{} / {}", ms(x.p50_us), ms(x.p99_us))),
+                Some(p) => p.labels.get(l).map_or("—".to_owned(), |x| {
+                    format!("{} / {}", ms(x.p50_us), ms(x.p99_us))
+                }),
                 None => "—".to_owned(),
             };
             let _ = write!(md, " {cell} |");
@@ -272,7 +281,10 @@ pub(crate) fn write(dir: &Path, machine: &str) -> Result<bool, String> {
     for pt in &points {
         let _ = write!(md, "| {} |", &pt[2..]);
         for r in &runs {
-            let cell = r.rss_kib.get(pt).map_or("—".to_owned(), |k| format!("{:.1}", *k as f64 / 1024.0));
+            let cell = r
+                .rss_kib
+                .get(pt)
+                .map_or("—".to_owned(), |k| format!("{:.1}", *k as f64 / 1024.0));
             let _ = write!(md, " {cell} |");
         }
         md.push('\n');
@@ -282,12 +294,24 @@ pub(crate) fn write(dir: &Path, machine: &str) -> Result<bool, String> {
     for r in &runs {
         for p in &r.phases {
             if let Some(why) = &p.na {
-                let _ = writeln!(notes, "* ¹ {} — {}: {}", r.server, p.name, why.replace('\n', " "));
+                let _ = writeln!(
+                    notes,
+                    "* ¹ {} — {}: {}",
+                    r.server,
+                    p.name,
+                    why.replace('\n', " ")
+                );
             }
             if let Some(n) = &p.note {
                 let mark = if n.starts_with("stopped") { "² " } else { "" };
                 if !(p.name.starts_with("groups fill") && r.server != names[0]) {
-                    let _ = writeln!(notes, "* {mark}{} — {}: {}", r.server, p.name, n.replace('\n', " "));
+                    let _ = writeln!(
+                        notes,
+                        "* {mark}{} — {}: {}",
+                        r.server,
+                        p.name,
+                        n.replace('\n', " ")
+                    );
                 }
             }
         }
@@ -345,11 +369,18 @@ pub(crate) fn write(dir: &Path, machine: &str) -> Result<bool, String> {
             md,
             "\n## Latency by store size (p50 / p99 ms, one request at a time)\n"
         );
-        let _ = writeln!(md, "| server | users | filter userName eq | GET /Users/{{id}} | page first | page last | RSS MiB |");
+        let _ = writeln!(
+            md,
+            "| server | users | filter userName eq | GET /Users/{{id}} | page first | page last | RSS MiB |"
+        );
         let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|");
         for s in &scales {
             for pt in &s.sizes {
-                let f = |l: &str| pt.labels.get(l).map_or("—".to_owned(), |x| format!("{} / {}", ms(x.p50_us), ms(x.p99_us)));
+                let f = |l: &str| {
+                    pt.labels.get(l).map_or("—".to_owned(), |x| {
+                        format!("{} / {}", ms(x.p50_us), ms(x.p99_us))
+                    })
+                };
                 let _ = writeln!(
                     md,
                     "| {} | {} | {} | {} | {} | {} | {} |",
@@ -359,11 +390,15 @@ pub(crate) fn write(dir: &Path, machine: &str) -> Result<bool, String> {
                     f("GET /Users/{id}"),
                     f("page first"),
                     f("page last"),
-                    pt.rss_kib.map_or("—".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0))
+                    pt.rss_kib
+                        .map_or("—".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0))
                 );
             }
         }
-        let _ = writeln!(md, "\n## Latency by group size (PATCH Add 50 members, p50 / p99 ms, one at a time)\n");
+        let _ = writeln!(
+            md,
+            "\n## Latency by group size (PATCH Add 50 members, p50 / p99 ms, one at a time)\n"
+        );
         let _ = writeln!(md, "| server | members | PATCH Add 50 |");
         let _ = writeln!(md, "|---|---:|---:|");
         for s in &scales {
@@ -378,7 +413,10 @@ pub(crate) fn write(dir: &Path, machine: &str) -> Result<bool, String> {
                 );
             }
         }
-        let _ = writeln!(md, "\nMemory: RSS growth per user between the smallest and the largest store size; creates/s while growing (32 connections):\n");
+        let _ = writeln!(
+            md,
+            "\nMemory: RSS growth per user between the smallest and the largest store size; creates/s while growing (32 connections):\n"
+        );
         let _ = writeln!(md, "| server | bytes per user | creates/s |");
         let _ = writeln!(md, "|---|---:|---:|");
         for s in &scales {
@@ -386,7 +424,7 @@ pub(crate) fn write(dir: &Path, machine: &str) -> Result<bool, String> {
                 md,
                 "| {} | {} | {} |",
                 s.server,
-                s.rss_per_user_bytes.map_or("—".to_owned(), |b| thousands(b)),
+                s.rss_per_user_bytes.map_or("—".to_owned(), thousands),
                 thousands(s.create_rps)
             );
         }
@@ -413,11 +451,22 @@ pub(crate) fn write(dir: &Path, machine: &str) -> Result<bool, String> {
     for r in &runs {
         for p in &r.phases {
             for e in &p.first_errors {
-                let _ = writeln!(wrong, "* {} — {}: {}", r.server, p.name, e.replace('\n', " "));
+                let _ = writeln!(
+                    wrong,
+                    "* {} — {}: {}",
+                    r.server,
+                    p.name,
+                    e.replace('\n', " ")
+                );
             }
         }
         for e in &r.verify_errors {
-            let _ = writeln!(wrong, "* {} — verification: {}", r.server, e.replace('\n', " "));
+            let _ = writeln!(
+                wrong,
+                "* {} — verification: {}",
+                r.server,
+                e.replace('\n', " ")
+            );
         }
     }
     for s in &scales {
@@ -428,7 +477,10 @@ pub(crate) fn write(dir: &Path, machine: &str) -> Result<bool, String> {
     let ok = wrong.is_empty();
     let _ = writeln!(md, "\n## Wrong answers\n");
     if ok {
-        let _ = writeln!(md, "None: every response of every server had the expected status and content.");
+        let _ = writeln!(
+            md,
+            "None: every response of every server had the expected status and content."
+        );
     } else {
         md.push_str(&wrong);
     }
@@ -440,7 +492,11 @@ pub(crate) fn write(dir: &Path, machine: &str) -> Result<bool, String> {
     Ok(ok)
 }
 
-fn targets(by_name: &BTreeMap<&str, &RunResult>, scales: &[ScaleResult], phases: &[String]) -> Vec<Check> {
+fn targets(
+    by_name: &BTreeMap<&str, &RunResult>,
+    scales: &[ScaleResult],
+    phases: &[String],
+) -> Vec<Check> {
     let mut out = Vec::new();
     let rps = |s: &str, ph: &str| by_name.get(s).and_then(|r| ran(r, ph)).map(|p| p.rps);
     let mut vs = |a: &str, b: &str, phs: &[&str], min: f64, what: &str| {
@@ -463,26 +519,56 @@ fn targets(by_name: &BTreeMap<&str, &RunResult>, scales: &[ScaleResult], phases:
             met: any.then_some(met),
         });
     };
-    vs("scimkit-memory", "limit", &["get", "filter userName", "filter externalId", "patch"], 0.5, "get, filter, PATCH");
+    vs(
+        "scimkit-memory",
+        "limit",
+        &["get", "filter userName", "filter externalId", "patch"],
+        0.5,
+        "get, filter, PATCH",
+    );
     let every: Vec<&str> = phases.iter().map(String::as_str).collect();
-    vs("scimkit-memory", "scim2-server", &every, 20.0, "every phase");
+    vs(
+        "scimkit-memory",
+        "scim2-server",
+        &every,
+        20.0,
+        "every phase",
+    );
     vs("scimkit-memory", "scimmy", &every, 5.0, "every phase");
     vs("scimkit-sqlite", "limit", &READS, 0.3, "reads");
-    let writes: Vec<&str> = every.iter().copied().filter(|p| !READS.contains(p)).collect();
+    let writes: Vec<&str> = every
+        .iter()
+        .copied()
+        .filter(|p| !READS.contains(p))
+        .collect();
     vs("scimkit-sqlite", "limit", &writes, 0.15, "writes");
     for s in scales.iter().filter(|s| s.server.starts_with("scimkit")) {
-        let p50 = |i: usize, l: &str| s.sizes.get(i).and_then(|p| p.labels.get(l)).map(|x: &Lat| x.p50_us as f64);
+        let p50 = |i: usize, l: &str| {
+            s.sizes
+                .get(i)
+                .and_then(|p| p.labels.get(l))
+                .map(|x: &Lat| x.p50_us as f64)
+        };
         let last = s.sizes.len().saturating_sub(1);
-        if let (Some(a), Some(b)) = (p50(0, "filter userName eq"), p50(last, "filter userName eq")) {
+        if let (Some(a), Some(b)) = (
+            p50(0, "filter userName eq"),
+            p50(last, "filter userName eq"),
+        ) {
             out.push(Check {
-                target: format!("{}: p50 filter userName eq at {} users ≤ 1.5× at {}", s.server, s.sizes[last].users, s.sizes[0].users),
+                target: format!(
+                    "{}: p50 filter userName eq at {} users ≤ 1.5× at {}",
+                    s.server, s.sizes[last].users, s.sizes[0].users
+                ),
                 measured: format!("{} vs {} ms: {}", ms(b as u64), ms(a as u64), ratio(b / a)),
                 met: Some(b / a <= 1.5),
             });
         }
         if let (Some(f), Some(l)) = (p50(last, "page first"), p50(last, "page last")) {
             out.push(Check {
-                target: format!("{}: last page ≤ 3× first page (startIndex, {} users)", s.server, s.sizes[last].users),
+                target: format!(
+                    "{}: last page ≤ 3× first page (startIndex, {} users)",
+                    s.server, s.sizes[last].users
+                ),
                 measured: format!("{} vs {} ms: {}", ms(l as u64), ms(f as u64), ratio(l / f)),
                 met: Some(l / f <= 3.0),
             });
@@ -491,8 +577,16 @@ fn targets(by_name: &BTreeMap<&str, &RunResult>, scales: &[ScaleResult], phases:
             if b.members > a.members {
                 let r = b.patch_add_50.p50_us as f64 / a.patch_add_50.p50_us as f64;
                 out.push(Check {
-                    target: format!("{}: p50 PATCH Add 50 at group size {} ≤ 2× at {}", s.server, b.members, a.members),
-                    measured: format!("{} vs {} ms: {}", ms(b.patch_add_50.p50_us), ms(a.patch_add_50.p50_us), ratio(r)),
+                    target: format!(
+                        "{}: p50 PATCH Add 50 at group size {} ≤ 2× at {}",
+                        s.server, b.members, a.members
+                    ),
+                    measured: format!(
+                        "{} vs {} ms: {}",
+                        ms(b.patch_add_50.p50_us),
+                        ms(a.patch_add_50.p50_us),
+                        ratio(r)
+                    ),
                     met: Some(r <= 2.0),
                 });
             }
@@ -505,7 +599,11 @@ fn targets(by_name: &BTreeMap<&str, &RunResult>, scales: &[ScaleResult], phases:
         if let (Some(max), Some(b)) = (limit, s.rss_per_user_bytes) {
             out.push(Check {
                 target: format!("{}: RSS per user ≤ {} bytes", s.server, max as u64),
-                measured: format!("{} bytes ({} users)", thousands(b), s.sizes.last().map_or(0, |p| p.users)),
+                measured: format!(
+                    "{} bytes ({} users)",
+                    thousands(b),
+                    s.sizes.last().map_or(0, |p| p.users)
+                ),
                 met: Some(b <= max),
             });
         }
@@ -513,32 +611,57 @@ fn targets(by_name: &BTreeMap<&str, &RunResult>, scales: &[ScaleResult], phases:
     out
 }
 
-const COLORS: [&str; 8] = ["#555555", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#d62728", "#8c564b", "#17becf"];
+const COLORS: [&str; 8] = [
+    "#555555", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#d62728", "#8c564b", "#17becf",
+];
 
-/// A log-log panel: x and y ranges, series of (name, color, dashed, points).
+/// One line of a panel: name, color, dashed, points.
+type Series = (String, &'static str, bool, Vec<(f64, f64)>);
+
+/// A log-log panel.
 struct Panel<'a> {
     title: &'a str,
     xlabel: &'a str,
-    series: Vec<(String, &'static str, bool, Vec<(f64, f64)>)>,
+    series: Vec<Series>,
 }
 
 fn svg(scales: &[ScaleResult]) -> String {
-    let mut left = Panel { title: "p50 latency by store size (one request at a time)", xlabel: "users in the store", series: Vec::new() };
-    let mut right = Panel { title: "p50 of PATCH Add 50 members by group size", xlabel: "members in the group", series: Vec::new() };
+    let mut left = Panel {
+        title: "p50 latency by store size (one request at a time)",
+        xlabel: "users in the store",
+        series: Vec::new(),
+    };
+    let mut right = Panel {
+        title: "p50 of PATCH Add 50 members by group size",
+        xlabel: "members in the group",
+        series: Vec::new(),
+    };
     for (i, s) in scales.iter().enumerate() {
         let color = COLORS[order_key(&s.server).0.min(COLORS.len() - 1)];
         let _ = i;
-        for (label, short, dashed) in [("filter userName eq", "filter userName", false), ("page last", "last page", true)] {
+        for (label, short, dashed) in [
+            ("filter userName eq", "filter userName", false),
+            ("page last", "last page", true),
+        ] {
             let pts: Vec<(f64, f64)> = s
                 .sizes
                 .iter()
-                .filter_map(|p| p.labels.get(label).map(|l| (p.users as f64, l.p50_us as f64 / 1000.0)))
+                .filter_map(|p| {
+                    p.labels
+                        .get(label)
+                        .map(|l| (p.users as f64, l.p50_us as f64 / 1000.0))
+                })
                 .collect();
             if !pts.is_empty() {
-                left.series.push((format!("{} {short}", s.server), color, dashed, pts));
+                left.series
+                    .push((format!("{} {short}", s.server), color, dashed, pts));
             }
         }
-        let pts: Vec<(f64, f64)> = s.groups.iter().map(|g| (g.members as f64, g.patch_add_50.p50_us as f64 / 1000.0)).collect();
+        let pts: Vec<(f64, f64)> = s
+            .groups
+            .iter()
+            .map(|g| (g.members as f64, g.patch_add_50.p50_us as f64 / 1000.0))
+            .collect();
         if !pts.is_empty() {
             right.series.push((s.server.clone(), color, false, pts));
         }
@@ -557,9 +680,18 @@ fn panel(out: &mut String, p: &Panel<'_>, x0: f64, width: f64) {
     let (top, height) = (40.0, 250.0);
     let pw = width - 20.0;
     let all: Vec<(f64, f64)> = p.series.iter().flat_map(|s| s.3.iter().copied()).collect();
-    let _ = writeln!(out, "<text x=\"{}\" y=\"20\" font-weight=\"bold\">{}</text>", x0, p.title);
+    let _ = writeln!(
+        out,
+        "<text x=\"{}\" y=\"20\" font-weight=\"bold\">{}</text>",
+        x0, p.title
+    );
     if all.is_empty() {
-        let _ = writeln!(out, "<text x=\"{}\" y=\"{}\">no data</text>", x0 + 20.0, top + 40.0);
+        let _ = writeln!(
+            out,
+            "<text x=\"{}\" y=\"{}\">no data</text>",
+            x0 + 20.0,
+            top + 40.0
+        );
         return;
     }
     let lg = |v: f64| v.max(1e-6).log10();
@@ -574,35 +706,87 @@ fn panel(out: &mut String, p: &Panel<'_>, x0: f64, width: f64) {
     let (ymin, ymax) = (ymin.floor(), ymax.ceil().max(ymin.floor() + 1.0));
     let sx = |x: f64| x0 + (lg(x) - xmin) / (xmax - xmin) * pw;
     let sy = |y: f64| top + height - (lg(y) - ymin) / (ymax - ymin) * height;
-    let _ = writeln!(out, "<rect x=\"{x0}\" y=\"{top}\" width=\"{pw}\" height=\"{height}\" fill=\"none\" stroke=\"#999\"/>");
+    let _ = writeln!(
+        out,
+        "<rect x=\"{x0}\" y=\"{top}\" width=\"{pw}\" height=\"{height}\" fill=\"none\" stroke=\"#999\"/>"
+    );
     let mut e = xmin as i32;
     while e <= xmax as i32 {
         let x = sx(10f64.powi(e));
-        let _ = writeln!(out, "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{}\" stroke=\"#eee\"/>", top + height);
+        let _ = writeln!(
+            out,
+            "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{}\" stroke=\"#eee\"/>",
+            top + height
+        );
         let label = thousands(10f64.powi(e));
-        let _ = writeln!(out, "<text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">{label}</text>", top + height + 15.0);
+        let _ = writeln!(
+            out,
+            "<text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">{label}</text>",
+            top + height + 15.0
+        );
         e += 1;
     }
     let mut e = ymin as i32;
     while e <= ymax as i32 {
         let y = sy(10f64.powi(e));
-        let _ = writeln!(out, "<line x1=\"{x0}\" y1=\"{y:.1}\" x2=\"{}\" y2=\"{y:.1}\" stroke=\"#eee\"/>", x0 + pw);
+        let _ = writeln!(
+            out,
+            "<line x1=\"{x0}\" y1=\"{y:.1}\" x2=\"{}\" y2=\"{y:.1}\" stroke=\"#eee\"/>",
+            x0 + pw
+        );
         let v = 10f64.powi(e);
-        let label = if v >= 1.0 { format!("{v:.0} ms") } else { format!("{v} ms") };
-        let _ = writeln!(out, "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{label}</text>", x0 - 4.0, y + 4.0);
+        let label = if v >= 1.0 {
+            format!("{v:.0} ms")
+        } else {
+            format!("{v} ms")
+        };
+        let _ = writeln!(
+            out,
+            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{label}</text>",
+            x0 - 4.0,
+            y + 4.0
+        );
         e += 1;
     }
-    let _ = writeln!(out, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", x0 + pw / 2.0, top + height + 32.0, p.xlabel);
+    let _ = writeln!(
+        out,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+        x0 + pw / 2.0,
+        top + height + 32.0,
+        p.xlabel
+    );
     for (i, (name, color, dashed, pts)) in p.series.iter().enumerate() {
-        let path: Vec<String> = pts.iter().map(|(x, y)| format!("{:.1},{:.1}", sx(*x), sy(*y))).collect();
-        let dash = if *dashed { " stroke-dasharray=\"6 4\"" } else { "" };
-        let _ = writeln!(out, "<polyline points=\"{}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"{dash}/>", path.join(" "));
+        let path: Vec<String> = pts
+            .iter()
+            .map(|(x, y)| format!("{:.1},{:.1}", sx(*x), sy(*y)))
+            .collect();
+        let dash = if *dashed {
+            " stroke-dasharray=\"6 4\""
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"{dash}/>",
+            path.join(" ")
+        );
         for (x, y) in pts {
-            let _ = writeln!(out, "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{color}\"/>", sx(*x), sy(*y));
+            let _ = writeln!(
+                out,
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{color}\"/>",
+                sx(*x),
+                sy(*y)
+            );
         }
         let ly = top + height + 50.0 + 15.0 * (i / 2) as f64;
         let lx = x0 + (i % 2) as f64 * (pw / 2.0);
-        let _ = writeln!(out, "<line x1=\"{lx}\" y1=\"{:.1}\" x2=\"{}\" y2=\"{:.1}\" stroke=\"{color}\" stroke-width=\"2\"{dash}/>", ly - 4.0, lx + 20.0, ly - 4.0);
+        let _ = writeln!(
+            out,
+            "<line x1=\"{lx}\" y1=\"{:.1}\" x2=\"{}\" y2=\"{:.1}\" stroke=\"{color}\" stroke-width=\"2\"{dash}/>",
+            ly - 4.0,
+            lx + 20.0,
+            ly - 4.0
+        );
         let _ = writeln!(out, "<text x=\"{}\" y=\"{ly:.1}\">{name}</text>", lx + 25.0);
     }
 }

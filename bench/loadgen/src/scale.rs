@@ -100,7 +100,10 @@ pub(crate) async fn run(target: &Target, o: &ScaleOptions) -> ScaleResult {
         let p = phase::run(
             "grow",
             &mut conns,
-            Bound { ops: size - from, time: o.write_limit },
+            Bound {
+                ops: size - from,
+                time: o.write_limit,
+            },
             async |c: &mut Conn, i| {
                 let k = from + i;
                 let r = c
@@ -143,47 +146,85 @@ pub(crate) async fn run(target: &Target, o: &ScaleOptions) -> ScaleResult {
         let c = &mut conns[0];
         c.hist.clear();
         let n = o.samples;
-        timed(c, "filter userName eq", n, &mut errors, async |c: &mut Conn, i| {
-            let k = (rand(i, 11) % size as u64) as usize;
-            let pq = format!(
-                "/Users?filter={}",
-                enc(&format!("userName eq \"{}\"", entra::user_name(k)))
-            );
-            let r = c.send("filter userName eq", Method::GET, &pq, None).await?;
-            r.expect("filter", &[200])?;
-            let v = r.json("filter")?;
-            if v["totalResults"].as_u64() != Some(1) || v["Resources"][0]["id"].as_str() != Some(&id(k)) {
-                return Err(format!("{pq}: wrong answer"));
-            }
-            Ok(())
-        })
+        timed(
+            c,
+            "filter userName eq",
+            n,
+            &mut errors,
+            async |c: &mut Conn, i| {
+                let k = (rand(i, 11) % size as u64) as usize;
+                let pq = format!(
+                    "/Users?filter={}",
+                    enc(&format!("userName eq \"{}\"", entra::user_name(k)))
+                );
+                let r = c.send("filter userName eq", Method::GET, &pq, None).await?;
+                r.expect("filter", &[200])?;
+                let v = r.json("filter")?;
+                if v["totalResults"].as_u64() != Some(1)
+                    || v["Resources"][0]["id"].as_str() != Some(&id(k))
+                {
+                    return Err(format!("{pq}: wrong answer"));
+                }
+                Ok(())
+            },
+        )
         .await;
-        timed(c, "GET /Users/{id}", n, &mut errors, async |c: &mut Conn, i| {
-            let k = (rand(i, 12) % size as u64) as usize;
-            let r = c.send("GET /Users/{id}", Method::GET, &format!("/Users/{}", id(k)), None).await?;
-            r.expect("GET", &[200])
-        })
+        timed(
+            c,
+            "GET /Users/{id}",
+            n,
+            &mut errors,
+            async |c: &mut Conn, i| {
+                let k = (rand(i, 12) % size as u64) as usize;
+                let r = c
+                    .send(
+                        "GET /Users/{id}",
+                        Method::GET,
+                        &format!("/Users/{}", id(k)),
+                        None,
+                    )
+                    .await?;
+                r.expect("GET", &[200])
+            },
+        )
         .await;
         let pages = size.div_ceil(100);
         for (label, start) in [("page first", 1), ("page last", (pages - 1) * 100 + 1)] {
-            timed(c, label, (n / 4).max(10), &mut errors, async |c: &mut Conn, _| {
-                let pq = format!("/Users?startIndex={start}&count=100");
-                let r = c.send(label, Method::GET, &pq, None).await?;
-                r.expect(label, &[200])?;
-                let v = r.json(label)?;
-                let want = 100.min(size - (start - 1));
-                if v["totalResults"].as_u64() != Some(size as u64)
-                    || v["Resources"].as_array().map_or(0, Vec::len) != want
-                {
-                    return Err(format!("{pq}: totalResults {} (expected {size}), expected {want} resources", v["totalResults"]));
-                }
-                Ok(())
-            })
+            timed(
+                c,
+                label,
+                (n / 4).max(10),
+                &mut errors,
+                async |c: &mut Conn, _| {
+                    let pq = format!("/Users?startIndex={start}&count=100");
+                    let r = c.send(label, Method::GET, &pq, None).await?;
+                    r.expect(label, &[200])?;
+                    let v = r.json(label)?;
+                    let want = 100.min(size - (start - 1));
+                    if v["totalResults"].as_u64() != Some(size as u64)
+                        || v["Resources"].as_array().map_or(0, Vec::len) != want
+                    {
+                        return Err(format!(
+                            "{pq}: totalResults {} (expected {size}), expected {want} resources",
+                            v["totalResults"]
+                        ));
+                    }
+                    Ok(())
+                },
+            )
             .await;
         }
         let rss_kib = procfs::rss_kib(o.pid);
-        let labels = c.hist.iter().map(|(k, h)| ((*k).to_owned(), Lat::of(h))).collect();
-        sizes.push(SizePoint { users: size, rss_kib, labels });
+        let labels = c
+            .hist
+            .iter()
+            .map(|(k, h)| ((*k).to_owned(), Lat::of(h)))
+            .collect();
+        sizes.push(SizePoint {
+            users: size,
+            rss_kib,
+            labels,
+        });
         if !errors.is_empty() {
             break;
         }
@@ -209,7 +250,11 @@ pub(crate) async fn run(target: &Target, o: &ScaleOptions) -> ScaleResult {
         groups,
         rss_per_user_bytes,
         notes,
-        create_rps: if create_secs > 0.0 { have as f64 / create_secs } else { 0.0 },
+        create_rps: if create_secs > 0.0 {
+            have as f64 / create_secs
+        } else {
+            0.0
+        },
         errors,
         load_avg: (load_start, procfs::load_avg()),
     }
@@ -224,13 +269,21 @@ async fn group_sizes(
     notes: &mut Vec<String>,
 ) {
     let r = match conns[0]
-        .send("POST group", Method::POST, "/Groups", body(&entra::group(9999)))
+        .send(
+            "POST group",
+            Method::POST,
+            "/Groups",
+            body(&entra::group(9999)),
+        )
         .await
     {
         Ok(r) => r,
         Err(e) => return errors.push(e),
     };
-    let gid = match r.expect("POST /Groups", &[201]).and_then(|()| r.json("POST /Groups")) {
+    let gid = match r
+        .expect("POST /Groups", &[201])
+        .and_then(|()| r.json("POST /Groups"))
+    {
         Ok(v) => v["id"].as_str().unwrap_or_default().to_owned(),
         Err(e) => return errors.push(e),
     };
@@ -252,19 +305,29 @@ async fn group_sizes(
         let p = phase::run(
             "fill",
             conns,
-            Bound { ops: target_batches.saturating_sub(from), time: o.write_limit },
+            Bound {
+                ops: target_batches.saturating_sub(from),
+                time: o.write_limit,
+            },
             async |c: &mut Conn, i| {
-                let r = c.send("fill", Method::PATCH, &path, batch(from + i)).await?;
+                let r = c
+                    .send("fill", Method::PATCH, &path, batch(from + i))
+                    .await?;
                 r.expect("PATCH Add 50", &[200, 204])
             },
         )
         .await;
         if p.errors > 0 {
-            errors.push(format!("filling the group to {size}: {:?}", p.first_errors.first()));
+            errors.push(format!(
+                "filling the group to {size}: {:?}",
+                p.first_errors.first()
+            ));
             break;
         }
         if p.ops as usize != target_batches.saturating_sub(from) {
-            notes.push(format!("filling the group to {size} stopped at the time limit: larger groups not measured"));
+            notes.push(format!(
+                "filling the group to {size} stopped at the time limit: larger groups not measured"
+            ));
             filled = from + p.ops as usize;
             break;
         }
@@ -273,18 +336,26 @@ async fn group_sizes(
         c.hist.clear();
         let first = filled;
         timed(c, "PATCH Add 50", 20, errors, async |c: &mut Conn, i| {
-            let r = c.send("PATCH Add 50", Method::PATCH, &path, batch(first + i)).await?;
+            let r = c
+                .send("PATCH Add 50", Method::PATCH, &path, batch(first + i))
+                .await?;
             r.expect("PATCH Add 50", &[200, 204])
         })
         .await;
         filled += 20;
         if let Some(h) = c.hist.get("PATCH Add 50") {
-            out.push(GroupPoint { members: size, patch_add_50: Lat::of(h) });
+            out.push(GroupPoint {
+                members: size,
+                patch_add_50: Lat::of(h),
+            });
         }
         eprintln!("  group of {size} members");
     }
     // No lost member.
-    let expect: HashSet<&str> = all[..(filled * 50).min(all.len())].iter().map(String::as_str).collect();
+    let expect: HashSet<&str> = all[..(filled * 50).min(all.len())]
+        .iter()
+        .map(String::as_str)
+        .collect();
     match conns[0].send("verify", Method::GET, &path, None).await {
         Ok(r) => match r.json("GET group") {
             Ok(v) => {
@@ -293,7 +364,11 @@ async fn group_sizes(
                     .map(|a| a.iter().filter_map(|m| m["value"].as_str()).collect())
                     .unwrap_or_default();
                 if got != expect {
-                    errors.push(format!("group: {} members, expected {}", got.len(), expect.len()));
+                    errors.push(format!(
+                        "group: {} members, expected {}",
+                        got.len(),
+                        expect.len()
+                    ));
                 }
             }
             Err(e) => errors.push(e),

@@ -188,7 +188,12 @@ pub(crate) async fn run(target: &Target, o: &RunOptions) -> RunResult {
     let p = phase::run("get", &mut conns, reads, async |c: &mut Conn, i| {
         let (k, id) = pick(i, 1);
         let r = c
-            .send("GET /Users/{id}", Method::GET, &format!("/Users/{id}"), None)
+            .send(
+                "GET /Users/{id}",
+                Method::GET,
+                &format!("/Users/{id}"),
+                None,
+            )
             .await?;
         r.expect("GET /Users/{id}", &[200])?;
         let v = r.json("GET /Users/{id}")?;
@@ -202,18 +207,8 @@ pub(crate) async fn run(target: &Target, o: &RunOptions) -> RunResult {
 
     // filter=userName eq / externalId eq (hits).
     for (name, label, attr, salt) in [
-        (
-            "filter userName",
-            "filter userName eq",
-            "userName",
-            2u64,
-        ),
-        (
-            "filter externalId",
-            "filter externalId eq",
-            "externalId",
-            3,
-        ),
+        ("filter userName", "filter userName eq", "userName", 2u64),
+        ("filter externalId", "filter externalId eq", "externalId", 3),
     ] {
         let value = |k: usize| {
             if attr == "userName" {
@@ -268,8 +263,13 @@ pub(crate) async fn run(target: &Target, o: &RunOptions) -> RunResult {
             .send("verify", Method::GET, &format!("/Users/{id}"), None)
             .await?;
         r.expect("GET after PATCH", &[200])?;
-        entra::check_patched(&r.json("GET after PATCH")?, v, &manager_of(u), o.full_patch_check)
-            .map_err(|e| format!("after PATCH of {id}: {e}"))
+        entra::check_patched(
+            &r.json("GET after PATCH")?,
+            v,
+            &manager_of(u),
+            o.full_patch_check,
+        )
+        .map_err(|e| format!("after PATCH of {id}: {e}"))
     };
     let mut dialect = None;
     let mut refused = Vec::new();
@@ -301,7 +301,10 @@ pub(crate) async fn run(target: &Target, o: &RunOptions) -> RunResult {
             let mut p = phase::run(
                 "patch",
                 &mut conns,
-                Bound { ops: reads.ops, time: reads.time },
+                Bound {
+                    ops: reads.ops,
+                    time: reads.time,
+                },
                 async |c: &mut Conn, i| {
                     // Each user in turn; value i, so the last one written wins.
                     let u = i % m;
@@ -320,7 +323,9 @@ pub(crate) async fn run(target: &Target, o: &RunOptions) -> RunResult {
             }
             phases.push(p);
             let last = last.into_inner();
-            let sample: Vec<usize> = (0..m.min(500)).map(|i| (rand(i, 9) % m as u64) as usize).collect();
+            let sample: Vec<usize> = (0..m.min(500))
+                .map(|i| (rand(i, 9) % m as u64) as usize)
+                .collect();
             for u in sample {
                 if let Some(v) = last[u] {
                     if let Err(e) = check_user(&mut conns[0], u, v).await {
@@ -363,7 +368,10 @@ pub(crate) async fn run(target: &Target, o: &RunOptions) -> RunResult {
             let mut p = phase::run(
                 "page",
                 &mut conns,
-                Bound { ops: pages, time: o.write_limit },
+                Bound {
+                    ops: pages,
+                    time: o.write_limit,
+                },
                 async |c: &mut Conn, i| {
                     let got = page(c, "GET /Users?startIndex&count", i).await?;
                     seen.borrow_mut().extend(got);
@@ -372,7 +380,9 @@ pub(crate) async fn run(target: &Target, o: &RunOptions) -> RunResult {
             )
             .await;
             let seen = seen.into_inner();
-            if p.note.is_none() && (seen.len() != m || !seen.iter().all(|s| all_ids.contains(s.as_str()))) {
+            if p.note.is_none()
+                && (seen.len() != m || !seen.iter().all(|s| all_ids.contains(s.as_str())))
+            {
                 verify_errors.push(format!(
                     "paging: {} distinct known ids seen over {pages} pages, expected {m}",
                     seen.iter().filter(|s| all_ids.contains(s.as_str())).count()
@@ -399,17 +409,35 @@ pub(crate) async fn run(target: &Target, o: &RunOptions) -> RunResult {
         }
     }
 
-    let gids = group_phases(o, &mut conns, &users, reads, &mut phases, &mut verify_errors, &mut rss, dialect).await;
+    let gids = group_phases(
+        o,
+        &mut conns,
+        &users,
+        reads,
+        &mut phases,
+        &mut verify_errors,
+        &mut rss,
+        dialect,
+    )
+    .await;
 
     // Delete every user.
     let p = phase::run(
         "delete users",
         &mut conns,
-        Bound { ops: m, time: o.write_limit },
+        Bound {
+            ops: m,
+            time: o.write_limit,
+        },
         async |c: &mut Conn, i| {
             let id = &users[i].1;
             let r = c
-                .send("DELETE /Users/{id}", Method::DELETE, &format!("/Users/{id}"), None)
+                .send(
+                    "DELETE /Users/{id}",
+                    Method::DELETE,
+                    &format!("/Users/{id}"),
+                    None,
+                )
                 .await?;
             r.expect("DELETE /Users/{id}", &[204, 200])
         },
@@ -417,7 +445,10 @@ pub(crate) async fn run(target: &Target, o: &RunOptions) -> RunResult {
     .await;
     phases.push(p);
     for (_, id) in users.iter().take(20) {
-        match conns[0].send("verify", Method::GET, &format!("/Users/{id}"), None).await {
+        match conns[0]
+            .send("verify", Method::GET, &format!("/Users/{id}"), None)
+            .await
+        {
             Ok(r) if r.status == 404 => {}
             Ok(r) => verify_errors.push(format!("GET deleted user {id}: status {}", r.status)),
             Err(e) => verify_errors.push(e),
@@ -427,7 +458,10 @@ pub(crate) async fn run(target: &Target, o: &RunOptions) -> RunResult {
     // server; scimkit does it, so it is checked there).
     if o.strict {
         if let Some((_, gid)) = gids.first() {
-            match conns[0].send("verify", Method::GET, &format!("/Groups/{gid}"), None).await {
+            match conns[0]
+                .send("verify", Method::GET, &format!("/Groups/{gid}"), None)
+                .await
+            {
                 Ok(r) => match r.json("GET group") {
                     Ok(v) if v["members"].as_array().is_none_or(Vec::is_empty) => {}
                     Ok(v) => verify_errors.push(format!(
@@ -445,11 +479,19 @@ pub(crate) async fn run(target: &Target, o: &RunOptions) -> RunResult {
         let p = phase::run(
             "delete groups",
             &mut conns,
-            Bound { ops: ngr, time: o.write_limit },
+            Bound {
+                ops: ngr,
+                time: o.write_limit,
+            },
             async |c: &mut Conn, i| {
                 let gid = &gids[i].1;
                 let r = c
-                    .send("DELETE /Groups/{id}", Method::DELETE, &format!("/Groups/{gid}"), None)
+                    .send(
+                        "DELETE /Groups/{id}",
+                        Method::DELETE,
+                        &format!("/Groups/{gid}"),
+                        None,
+                    )
                     .await?;
                 r.expect("DELETE /Groups/{id}", &[204, 200])
             },
@@ -522,19 +564,39 @@ async fn group_phases(
     };
     let create_group = async |c: &mut Conn, g: usize| -> Result<String, String> {
         let expr = format!("displayName eq \"{}\"", entra::group_name(g));
-        let v = filter(c, "create: filter (miss)", "Groups", &expr, "&excludedAttributes=members").await?;
+        let v = filter(
+            c,
+            "create: filter (miss)",
+            "Groups",
+            &expr,
+            "&excludedAttributes=members",
+        )
+        .await?;
         if list_total(&v) != Some(0) {
-            return Err(format!("{expr}: totalResults {:?}, expected 0", list_total(&v)));
+            return Err(format!(
+                "{expr}: totalResults {:?}, expected 0",
+                list_total(&v)
+            ));
         }
         let r = c
-            .send("create: POST /Groups", Method::POST, "/Groups", body(&entra::group(g)))
+            .send(
+                "create: POST /Groups",
+                Method::POST,
+                "/Groups",
+                body(&entra::group(g)),
+            )
             .await?;
         r.expect("POST /Groups", &[201])?;
         id_of(&r.json("POST /Groups")?, "POST /Groups")
     };
     let gids: RefCell<Vec<Option<String>>> = RefCell::new(vec![None; ng]);
     if let Err(e) = create_group(&mut conns[0], 0).await {
-        for n in ["groups create", "groups fill (PATCH Add 50)", "GET group excl. members", "membership check"] {
+        for n in [
+            "groups create",
+            "groups fill (PATCH Add 50)",
+            "GET group excl. members",
+            "membership check",
+        ] {
             phases.push(na_or_fail(n, o.strict, e.clone(), verify_errors));
         }
         return Vec::new();
@@ -542,7 +604,10 @@ async fn group_phases(
     let p = phase::run(
         "groups create",
         conns,
-        Bound { ops: ng - 1, time: o.write_limit },
+        Bound {
+            ops: ng - 1,
+            time: o.write_limit,
+        },
         async |c: &mut Conn, i| {
             let id = create_group(c, i + 1).await?;
             gids.borrow_mut()[i + 1] = Some(id);
@@ -554,8 +619,19 @@ async fn group_phases(
     // Group 0 was the probe: find its id again (Entra's lookup).
     let g0 = {
         let expr = format!("displayName eq \"{}\"", entra::group_name(0));
-        match filter(&mut conns[0], "verify", "Groups", &expr, "&excludedAttributes=members").await {
-            Ok(v) => resources(&v).first().and_then(|r| r["id"].as_str()).map(str::to_owned),
+        match filter(
+            &mut conns[0],
+            "verify",
+            "Groups",
+            &expr,
+            "&excludedAttributes=members",
+        )
+        .await
+        {
+            Ok(v) => resources(&v)
+                .first()
+                .and_then(|r| r["id"].as_str())
+                .map(str::to_owned),
             Err(e) => {
                 verify_errors.push(e);
                 None
@@ -581,24 +657,29 @@ async fn group_phases(
             }
         }
     }
-    let add = async |c: &mut Conn, gi: usize, b: usize, label: &'static str| -> Result<(), String> {
-        let w = &wanted[gi];
-        let chunk = &w[b * 50..((b + 1) * 50).min(w.len())];
-        let r = c
-            .send(
-                label,
-                Method::PATCH,
-                &format!("/Groups/{}", gids[gi].1),
-                body(&entra::add_members(chunk, d)),
-            )
-            .await?;
-        r.expect("PATCH /Groups/{id} Add members", &[200, 204])
-    };
+    let add =
+        async |c: &mut Conn, gi: usize, b: usize, label: &'static str| -> Result<(), String> {
+            let w = &wanted[gi];
+            let chunk = &w[b * 50..((b + 1) * 50).min(w.len())];
+            let r = c
+                .send(
+                    label,
+                    Method::PATCH,
+                    &format!("/Groups/{}", gids[gi].1),
+                    body(&entra::add_members(chunk, d)),
+                )
+                .await?;
+            r.expect("PATCH /Groups/{id} Add members", &[200, 204])
+        };
     if jobs.is_empty() {
         return gids;
     }
     if let Err(e) = add(&mut conns[0], jobs[0].0, jobs[0].1, "verify").await {
-        for n in ["groups fill (PATCH Add 50)", "GET group excl. members", "membership check"] {
+        for n in [
+            "groups fill (PATCH Add 50)",
+            "GET group excl. members",
+            "membership check",
+        ] {
             phases.push(na_or_fail(n, o.strict, e.clone(), verify_errors));
         }
         return gids;
@@ -606,21 +687,35 @@ async fn group_phases(
     let mut p = phase::run(
         "groups fill (PATCH Add 50)",
         conns,
-        Bound { ops: jobs.len() - 1, time: o.write_limit },
+        Bound {
+            ops: jobs.len() - 1,
+            time: o.write_limit,
+        },
         async |c: &mut Conn, i| {
             let (gi, b) = jobs[i + 1];
             add(c, gi, b, "PATCH /Groups/{id} Add 50").await
         },
     )
     .await;
-    p.note = Some(format!(
+    let filled = p.ops as usize + 1 == jobs.len();
+    // The members actually sent (all of them unless a time limit cut the
+    // phase short): the membership check asks only about those.
+    let mut sent: Vec<Vec<String>> = vec![Vec::new(); wanted.len()];
+    for &(gi, b) in &jobs[..(p.ops as usize + 1).min(jobs.len())] {
+        let w = &wanted[gi];
+        sent[gi].extend_from_slice(&w[b * 50..((b + 1) * 50).min(w.len())]);
+    }
+    let groups = format!(
         "{} groups: one of {} members, {} of {}",
         gids.len(),
         wanted.first().map_or(0, Vec::len),
         gids.len() - 1,
         wanted.get(1).map_or(0, Vec::len)
-    ));
-    let filled = p.note.as_ref().is_some() && p.ops as usize + 1 == jobs.len();
+    );
+    p.note = Some(match p.note.take() {
+        Some(stopped) => format!("{stopped} ({groups})"),
+        None => groups,
+    });
     phases.push(p);
     if let Some(k) = procfs::rss_kib(o.pid) {
         rss.insert("2 groups filled".to_owned(), k);
@@ -628,14 +723,20 @@ async fn group_phases(
     // No lost member: every group has exactly the members sent.
     if filled {
         for (gi, (_, gid)) in gids.iter().enumerate() {
-            let r = match conns[0].send("verify", Method::GET, &format!("/Groups/{gid}"), None).await {
+            let r = match conns[0]
+                .send("verify", Method::GET, &format!("/Groups/{gid}"), None)
+                .await
+            {
                 Ok(r) => r,
                 Err(e) => {
                     verify_errors.push(e);
                     continue;
                 }
             };
-            let v = match r.expect("GET /Groups/{id}", &[200]).and_then(|()| r.json("GET /Groups/{id}")) {
+            let v = match r
+                .expect("GET /Groups/{id}", &[200])
+                .and_then(|()| r.json("GET /Groups/{id}"))
+            {
                 Ok(v) => v,
                 Err(e) => {
                     verify_errors.push(e);
@@ -660,35 +761,58 @@ async fn group_phases(
 
     // GET group without members, as Entra reads groups.
     let ngr = gids.len();
-    let p = phase::run("GET group excl. members", conns, reads, async |c: &mut Conn, i| {
-        let (g, gid) = &gids[(rand(i, 5) % ngr as u64) as usize];
-        let r = c
-            .send(
-                "GET /Groups/{id}?excludedAttributes=members",
-                Method::GET,
-                &format!("/Groups/{gid}?excludedAttributes=members"),
-                None,
-            )
-            .await?;
-        r.expect("GET group", &[200])?;
-        let v = r.json("GET group")?;
-        if v["displayName"].as_str() != Some(&entra::group_name(*g)) || v.get("members").is_some_and(|m| m.as_array().is_some_and(|a| !a.is_empty())) {
-            return Err(format!("GET group {gid} excl. members: displayName {}, members present: {}", v["displayName"], v.get("members").is_some()));
-        }
-        Ok(())
-    })
+    let p = phase::run(
+        "GET group excl. members",
+        conns,
+        reads,
+        async |c: &mut Conn, i| {
+            let (g, gid) = &gids[(rand(i, 5) % ngr as u64) as usize];
+            let r = c
+                .send(
+                    "GET /Groups/{id}?excludedAttributes=members",
+                    Method::GET,
+                    &format!("/Groups/{gid}?excludedAttributes=members"),
+                    None,
+                )
+                .await?;
+            r.expect("GET group", &[200])?;
+            let v = r.json("GET group")?;
+            if v["displayName"].as_str() != Some(&entra::group_name(*g))
+                || v.get("members")
+                    .is_some_and(|m| m.as_array().is_some_and(|a| !a.is_empty()))
+            {
+                return Err(format!(
+                    "GET group {gid} excl. members: displayName {}, members present: {}",
+                    v["displayName"],
+                    v.get("members").is_some()
+                ));
+            }
+            Ok(())
+        },
+    )
     .await;
     phases.push(p);
 
     // Entra's membership check.
+    let with_members: Vec<usize> = (0..sent.len()).filter(|g| !sent[*g].is_empty()).collect();
     let check = async |c: &mut Conn, gi: usize, j: usize| -> Result<(), String> {
-        let w = &wanted[gi];
+        let w = &sent[gi];
         let u = &w[j % w.len()];
         let gid = &gids[gi].1;
         let expr = format!("id eq \"{gid}\" and members[value eq \"{u}\"]");
-        let v = filter(c, "membership filter", "Groups", &expr, "&excludedAttributes=members").await?;
+        let v = filter(
+            c,
+            "membership filter",
+            "Groups",
+            &expr,
+            "&excludedAttributes=members",
+        )
+        .await?;
         if list_total(&v) != Some(1) {
-            return Err(format!("{expr}: totalResults {:?}, expected 1", list_total(&v)));
+            return Err(format!(
+                "{expr}: totalResults {:?}, expected 1",
+                list_total(&v)
+            ));
         }
         Ok(())
     };
@@ -696,7 +820,7 @@ async fn group_phases(
         phases.push(na_or_fail("membership check", o.strict, e, verify_errors));
     } else {
         let p = phase::run("membership check", conns, reads, async |c: &mut Conn, i| {
-            let gi = (rand(i, 6) % ngr as u64) as usize;
+            let gi = with_members[(rand(i, 6) % with_members.len() as u64) as usize];
             check(c, gi, rand(i, 7) as usize).await
         })
         .await;

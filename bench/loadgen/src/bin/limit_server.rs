@@ -152,7 +152,10 @@ impl App {
                 let Some(g) = st.groups.get(id) else {
                     return status(StatusCode::NOT_FOUND);
                 };
-                if query.get("excludedAttributes").is_some_and(|e| e == "members") {
+                if query
+                    .get("excludedAttributes")
+                    .is_some_and(|e| e == "members")
+                {
                     return resp(StatusCode::OK, g.base.clone());
                 }
                 let mut out = g.base[..g.base.len() - 1].to_vec();
@@ -196,9 +199,23 @@ impl App {
                 None => list(0, 1, &[]),
             };
         }
-        let start: usize = q.get("startIndex").and_then(|s| s.parse().ok()).unwrap_or(1).max(1);
-        let count: usize = q.get("count").and_then(|s| s.parse().ok()).unwrap_or(100).min(1000);
-        let items: Vec<&[u8]> = st.users.values().skip(start - 1).take(count).map(|b| &b[..]).collect();
+        let start: usize = q
+            .get("startIndex")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1)
+            .max(1);
+        let count: usize = q
+            .get("count")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(100)
+            .min(1000);
+        let items: Vec<&[u8]> = st
+            .users
+            .values()
+            .skip(start - 1)
+            .take(count)
+            .map(|b| &b[..])
+            .collect();
         list(st.users.len(), start, &items)
     }
 
@@ -211,10 +228,17 @@ impl App {
         let Ok(Value::Object(mut obj)) = serde_json::from_slice::<Value>(body) else {
             return status(StatusCode::BAD_REQUEST);
         };
-        let Some(name) = obj.get("userName").and_then(Value::as_str).map(str::to_lowercase) else {
+        let Some(name) = obj
+            .get("userName")
+            .and_then(Value::as_str)
+            .map(str::to_lowercase)
+        else {
             return status(StatusCode::BAD_REQUEST);
         };
-        let ext = obj.get("externalId").and_then(Value::as_str).map(str::to_owned);
+        let ext = obj
+            .get("externalId")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let mut st = self.state.lock();
         if st.user_names.contains_key(&name) {
             return status(StatusCode::CONFLICT);
@@ -241,9 +265,14 @@ impl App {
         let Ok(Value::Object(mut obj)) = serde_json::from_slice::<Value>(stored) else {
             return status(StatusCode::INTERNAL_SERVER_ERROR);
         };
-        for op in patch["Operations"].as_array().map_or(&[][..], Vec::as_slice) {
+        for op in patch["Operations"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice)
+        {
             match (op["path"].as_str(), &op["value"]) {
-                (Some(p), v) if !p.contains('[') && !p.contains(':') => set_path(&mut obj, p, v.clone()),
+                (Some(p), v) if !p.contains('[') && !p.contains(':') => {
+                    set_path(&mut obj, p, v.clone())
+                }
                 (None, Value::Object(m)) => {
                     for (k, v) in m {
                         set_path(&mut obj, k, v.clone());
@@ -287,7 +316,10 @@ impl App {
                 _ => list(0, 1, &[]),
             };
         }
-        match eq_value(f, "displayName").and_then(|n| st.group_names.get(n)).and_then(|id| st.groups.get(id)) {
+        match eq_value(f, "displayName")
+            .and_then(|n| st.group_names.get(n))
+            .and_then(|id| st.groups.get(id))
+        {
             Some(g) => list(1, 1, &[&g.base]),
             None => list(0, 1, &[]),
         }
@@ -297,14 +329,25 @@ impl App {
         let Ok(Value::Object(mut obj)) = serde_json::from_slice::<Value>(body) else {
             return status(StatusCode::BAD_REQUEST);
         };
-        let name = obj.get("displayName").and_then(Value::as_str).unwrap_or("").to_owned();
+        let name = obj
+            .get("displayName")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
         obj.remove("members");
         let mut st = self.state.lock();
         let id = Self::next_id(&mut st);
         obj.insert("id".to_owned(), Value::String(id.clone()));
         let base = Bytes::from(serde_json::to_vec(&obj).unwrap_or_default());
         st.group_names.insert(name.clone(), id.clone());
-        st.groups.insert(id, Group { name, base: base.clone(), members: IndexSet::new() });
+        st.groups.insert(
+            id,
+            Group {
+                name,
+                base: base.clone(),
+                members: IndexSet::new(),
+            },
+        );
         resp(StatusCode::CREATED, base)
     }
 
@@ -316,8 +359,13 @@ impl App {
         let Some(g) = st.groups.get_mut(id) else {
             return status(StatusCode::NOT_FOUND);
         };
-        for op in patch["Operations"].as_array().map_or(&[][..], Vec::as_slice) {
-            let add = op["op"].as_str().is_some_and(|o| o.eq_ignore_ascii_case("add"));
+        for op in patch["Operations"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice)
+        {
+            let add = op["op"]
+                .as_str()
+                .is_some_and(|o| o.eq_ignore_ascii_case("add"));
             for m in op["value"].as_array().map_or(&[][..], Vec::as_slice) {
                 if let Some(v) = m["value"].as_str() {
                     if add {
@@ -333,12 +381,17 @@ impl App {
 }
 
 fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let listen: SocketAddr = arg(&args, "--listen").unwrap_or_else(|| "127.0.0.1:8090".into()).parse()?;
+    let listen: SocketAddr = arg(&args, "--listen")
+        .unwrap_or_else(|| "127.0.0.1:8090".into())
+        .parse()?;
     if !listen.ip().is_loopback() {
         return Err("limit-server listens on loopback addresses only".into());
     }
@@ -347,7 +400,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         auth: format!("Bearer {}", arg(&args, "--token").unwrap_or_default()),
         base: arg(&args, "--base-path").unwrap_or_else(|| "/scim/v2".into()),
     });
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         println!("limit-server listening on {listen}");
