@@ -237,6 +237,22 @@ pub(crate) struct ServeArgs {
     /// only kind, tenant, id and name. [default: none]
     #[arg(long, env = "SCIMKIT_EVENT_WEBHOOK", value_name = "URL")]
     pub(crate) event_webhook: Option<String>,
+
+    /// Where users and groups live: "sqlite" (the --db file) or "memory"
+    /// (in this process only, lost when it stops: for benchmarks and trials;
+    /// tenants and tokens stay in the --db file). [default: sqlite]
+    #[arg(long, env = "SCIMKIT_STORE", value_enum, value_name = "STORE")]
+    pub(crate) store: Option<StoreKind>,
+}
+
+/// Where `serve` keeps users and groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum StoreKind {
+    /// The database (--db or --database-url).
+    Sqlite,
+    /// scimkit's `MemoryStore`: nothing survives the process.
+    Memory,
 }
 
 /// The log format.
@@ -304,6 +320,7 @@ struct FileConfig {
     log: Option<String>,
     sync_schedule: Option<scimkit_graph::Schedule>,
     sync_state: Option<PathBuf>,
+    store: Option<StoreKind>,
     #[serde(default)]
     sync: Vec<scimkit_graph::SyncConfig>,
     log_retention_days: Option<u32>,
@@ -358,6 +375,7 @@ pub(crate) struct ServeSettings {
     pub(crate) tenant_policies: Vec<(String, Policies)>,
     /// Where events are POSTed.
     pub(crate) event_webhook: Option<crate::events::Webhook>,
+    pub(crate) store: StoreKind,
 }
 
 /// The Graph syncs of the config file, resolved.
@@ -606,6 +624,7 @@ impl ServeArgs {
             default_policies,
             tenant_policies,
             event_webhook,
+            store: self.store.or(f.store).unwrap_or(StoreKind::Sqlite),
         })
     }
 }
@@ -639,6 +658,13 @@ mod tests {
         assert_eq!(s.tls, None);
         assert_eq!(s.max_body_size, 1024 * 1024);
         assert_eq!(s.shutdown_timeout, Duration::from_secs(30));
+        assert_eq!(s.store, StoreKind::Sqlite);
+    }
+
+    #[test]
+    fn memory_store() {
+        let s = serve(&["serve", "--store", "memory"]).unwrap();
+        assert_eq!(s.store, StoreKind::Memory);
     }
 
     #[test]

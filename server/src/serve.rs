@@ -17,7 +17,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::Error;
 use crate::app::{self, AppState};
-use crate::cli::{Database, ServeSettings};
+use crate::cli::{Database, ServeSettings, StoreKind};
 use crate::db::{AdminDb, NewToken, TokenAuth};
 use crate::metrics::Metrics;
 use crate::policies::DbPolicies;
@@ -39,7 +39,10 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
     // Signals are caught from here on, before anything is announced.
     let mut signals = Signals::new()?;
 
-    let (store, admin) = crate::store::open_database(&s.db.database)?;
+    let (mut store, admin) = crate::store::open_database(&s.db.database)?;
+    if s.store == StoreKind::Memory {
+        store = Arc::new(scimkit::MemoryStore::new());
+    }
     let admin = Arc::new(admin);
     let log = Arc::new(SqliteLog::open(&path).map_err(|e| {
         format!(
@@ -119,6 +122,7 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
         listen = %local,
         tls = tls.is_some(),
         database = %path.display(),
+        store = ?s.store,
         tenant_url,
         "scimkit {} serving SCIM",
         env!("CARGO_PKG_VERSION")
