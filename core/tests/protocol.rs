@@ -432,18 +432,35 @@ fn limits_are_enforced_with_scim_errors() {
     assert_eq!(st, 200);
 }
 
-/// A store that pushes nothing down: every filtered or sorted query is
-/// `Unsupported`, so the engine evaluates filters, sorting and paging itself.
-struct NoPushDown(MemoryStore);
+/// A `MemoryStore` with test hooks: `create` may refuse a resource, `query`
+/// may decline (answer `Unsupported`) so the engine evaluates it itself.
+struct Hooked {
+    inner: MemoryStore,
+    refuse_create: fn(&Value) -> Option<scimkit::StoreError>,
+    decline_query: fn(&scimkit::store::Query) -> bool,
+}
 
-impl UserStore for NoPushDown {
+impl Hooked {
+    fn new() -> Self {
+        Self {
+            inner: MemoryStore::new(),
+            refuse_create: |_| None,
+            decline_query: |_| false,
+        }
+    }
+}
+
+impl UserStore for Hooked {
     fn create(
         &self,
         c: &scimkit::Ctx,
         k: scimkit::ResourceKind,
         r: Value,
     ) -> scimkit::store::StoreResult<scimkit::Stored> {
-        self.0.create(c, k, r)
+        match (self.refuse_create)(&r) {
+            Some(e) => Err(e),
+            None => self.inner.create(c, k, r),
+        }
     }
     fn get(
         &self,
@@ -452,7 +469,7 @@ impl UserStore for NoPushDown {
         id: &str,
         m: scimkit::store::Members,
     ) -> scimkit::store::StoreResult<Option<scimkit::Stored>> {
-        self.0.get(c, k, id, m)
+        self.inner.get(c, k, id, m)
     }
     fn replace(
         &self,
@@ -462,7 +479,7 @@ impl UserStore for NoPushDown {
         r: Value,
         v: Option<u64>,
     ) -> scimkit::store::StoreResult<scimkit::Stored> {
-        self.0.replace(c, k, id, r, v)
+        self.inner.replace(c, k, id, r, v)
     }
     fn delete(
         &self,
@@ -471,7 +488,7 @@ impl UserStore for NoPushDown {
         id: &str,
         v: Option<u64>,
     ) -> scimkit::store::StoreResult<()> {
-        self.0.delete(c, k, id, v)
+        self.inner.delete(c, k, id, v)
     }
     fn query(
         &self,
@@ -479,20 +496,30 @@ impl UserStore for NoPushDown {
         k: scimkit::ResourceKind,
         q: &scimkit::store::Query,
     ) -> scimkit::store::StoreResult<scimkit::store::Page> {
-        if q.filter.is_some()
-            || q.sort.is_some()
-            || matches!(q.page, scimkit::store::PageRequest::Cursor { .. })
-        {
+        if (self.decline_query)(q) {
             return Err(scimkit::StoreError::Unsupported);
         }
-        self.0.query(c, k, q)
+        self.inner.query(c, k, q)
+    }
+}
+
+/// A store that pushes nothing down: every filtered or sorted query (and
+/// cursor paging) is `Unsupported`, so the engine evaluates it itself.
+fn no_push_down() -> Hooked {
+    Hooked {
+        decline_query: |q| {
+            q.filter.is_some()
+                || q.sort.is_some()
+                || matches!(q.page, scimkit::store::PageRequest::Cursor { .. })
+        },
+        ..Hooked::new()
     }
 }
 
 #[test]
 fn engine_evaluates_what_the_store_declines() {
     let s = ScimServer::builder()
-        .store(NoPushDown(MemoryStore::new()))
+        .store(no_push_down())
         .token("t", "x")
         .max_unindexed_scan(Some(4))
         .build()
@@ -840,61 +867,20 @@ fn oversized_bodies_are_413_in_the_engine_and_stores_can_refuse_values() {
         Some(json!({"userName": "x".repeat(100)})),
     );
     assert_eq!((st, e["status"].as_str()), (413, Some("413")));
-    struct Picky(MemoryStore);
-    impl UserStore for Picky {
-        fn create(
-            &self,
-            c: &scimkit::Ctx,
-            k: scimkit::ResourceKind,
-            r: Value,
-        ) -> scimkit::store::StoreResult<scimkit::Stored> {
-            if r["userName"].as_str().is_some_and(|u| u.len() > 10) {
-                return Err(scimkit::StoreError::Invalid {
+    let picky = Hooked {
+        refuse_create: |r| {
+            r["userName"]
+                .as_str()
+                .is_some_and(|u| u.len() > 10)
+                .then(|| scimkit::StoreError::Invalid {
                     scim_type: Some(scimkit::ScimType::InvalidValue),
                     detail: "userName is longer than 10 characters".into(),
-                });
-            }
-            self.0.create(c, k, r)
-        }
-        fn get(
-            &self,
-            c: &scimkit::Ctx,
-            k: scimkit::ResourceKind,
-            id: &str,
-            m: scimkit::store::Members,
-        ) -> scimkit::store::StoreResult<Option<scimkit::Stored>> {
-            self.0.get(c, k, id, m)
-        }
-        fn replace(
-            &self,
-            c: &scimkit::Ctx,
-            k: scimkit::ResourceKind,
-            id: &str,
-            r: Value,
-            v: Option<u64>,
-        ) -> scimkit::store::StoreResult<scimkit::Stored> {
-            self.0.replace(c, k, id, r, v)
-        }
-        fn delete(
-            &self,
-            c: &scimkit::Ctx,
-            k: scimkit::ResourceKind,
-            id: &str,
-            v: Option<u64>,
-        ) -> scimkit::store::StoreResult<()> {
-            self.0.delete(c, k, id, v)
-        }
-        fn query(
-            &self,
-            c: &scimkit::Ctx,
-            k: scimkit::ResourceKind,
-            q: &scimkit::store::Query,
-        ) -> scimkit::store::StoreResult<scimkit::store::Page> {
-            self.0.query(c, k, q)
-        }
-    }
+                })
+        },
+        ..Hooked::new()
+    };
     let s = ScimServer::builder()
-        .store(Picky(MemoryStore::new()))
+        .store(picky)
         .token("t", "x")
         .build()
         .unwrap();
