@@ -135,6 +135,7 @@ pub mod schema;
 mod server;
 pub mod store;
 pub mod time;
+mod view;
 
 pub use auth::{Authenticator, Principal, StaticTokens, TrustedTenant};
 pub use error::{Result, ScimError, ScimType};
