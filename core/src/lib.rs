@@ -140,7 +140,7 @@ mod view;
 pub use auth::{Authenticator, Principal, StaticTokens, TrustedTenant};
 pub use error::{Result, ScimError, ScimType};
 pub use events::{Event, EventHandler, EventKind};
-pub use log::{LogEntry, LogQuery, MemoryLog, Outcome, ProvisioningLog};
+pub use log::{BatchingLog, LogEntry, LogQuery, MemoryLog, Outcome, ProvisioningLog};
 pub use policy::{DeletionPolicy, GroupPolicy, HiddenState, LinkPolicy, Policies};
 pub use protocol::SCIM_CONTENT_TYPE;
 pub use schema::{ResourceKind, UnknownAttributes};

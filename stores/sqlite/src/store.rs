@@ -116,7 +116,10 @@ fn configure(conn: &Connection, options: &SqliteOptions, reader: bool) -> rusqli
     // a full parse and plan per query (measured: ~140 000 instructions of a
     // ~320 000-instruction GET went to re-preparing the groups-of-a-user query).
     // The planner statistics are fixed by the migrations anyway.
-    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     conn.execute_batch(&format!(
         "PRAGMA synchronous = {}; PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY; \
          PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = {};",
