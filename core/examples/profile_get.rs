@@ -48,7 +48,16 @@ fn run_gets(s: &ScimServer, ids: &[String], gets: usize) -> usize {
     let mut bytes = 0usize;
     for i in 0..gets {
         let id = &ids[i % ids.len()];
-        let req = http::Request::get(format!("/scim/v2/Users/{id}"))
+        // PROFILE_FILTER=1: `filter=userName eq` instead (ids are `user{i}`-named).
+        let uri = if std::env::var_os("PROFILE_FILTER").is_some() {
+            format!(
+                "/scim/v2/Users?filter=userName%20eq%20%22user{}%40contoso.com%22",
+                i % ids.len()
+            )
+        } else {
+            format!("/scim/v2/Users/{id}")
+        };
+        let req = http::Request::get(uri)
             .header("authorization", "Bearer t")
             .body(Bytes::new())
             .expect("request");

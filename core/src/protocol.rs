@@ -20,8 +20,8 @@ use crate::schema::{
 };
 use crate::server::ScimServer;
 use crate::store::{
-    Ctx, Member, MemberChange, Members, Page, PageRequest, Query, Sort, StoreError, Stored,
-    paginate,
+    Ctx, Member, MemberChange, Members, Page, PageRequest, Query, SharedStored, Sort, StoreError,
+    Stored, paginate,
 };
 
 /// The SCIM media type.
@@ -1251,6 +1251,19 @@ impl ScimServer {
         })
     }
 
+    /// [`ScimServer::run_query`] with the resources shared with the store.
+    fn run_query_shared(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        q: &Query,
+    ) -> Result<Page<SharedStored>> {
+        match self.inner.store.query_shared(ctx, kind, q) {
+            Err(StoreError::Unsupported) => self.run_query(ctx, kind, q).map(Page::from),
+            other => other.map_err(|e| store_error(ctx, kind, "", e)),
+        }
+    }
+
     fn run_list(
         &self,
         call: &Call<'_>,
@@ -1261,17 +1274,86 @@ impl ScimServer {
         let rs = self.schema(kind);
         let proj = Projection::parse(rs, params.attributes.as_deref(), params.excluded.as_deref())?;
         let q = self.build_query(kind, &params, &proj)?;
-        let page = self.run_query(ctx, kind, &q)?;
+        let page = self.run_query_shared(ctx, kind, &q)?;
         let total_results = page.total_results;
+        if proj.attributes.is_empty() && proj.excluded.is_empty() && !crate::view::disabled() {
+            if let Some(body) = self.list_view(call, ctx, kind, &page, &q.page) {
+                return Ok(Reply::raw_json(200, body));
+            }
+        }
         let resources: Vec<Value> = page
             .resources
             .into_iter()
-            .map(|s| self.render(call, ctx, kind, s, &proj))
+            .map(|s| {
+                let stored = Stored {
+                    id: s.id,
+                    resource: Arc::unwrap_or_clone(s.resource),
+                    version: s.version,
+                };
+                self.render(call, ctx, kind, stored, &proj)
+            })
             .collect();
         Ok(Reply::json(
             200,
             list_response(resources, total_results, &q.page, page.next_cursor),
         ))
+    }
+
+    /// The list response with the default projection, each resource written by
+    /// a [`ResourceView`](crate::view::ResourceView) (no edited copies), or
+    /// `None` if one of them needs the general renderer.
+    fn list_view(
+        &self,
+        call: &Call<'_>,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        page: &Page<SharedStored>,
+        request: &PageRequest,
+    ) -> Option<Vec<u8>> {
+        let rs = self.schema(kind);
+        let wants_groups = kind == ResourceKind::User && Projection::default().wants(rs, "groups");
+        let extras: Vec<(String, String, Option<Value>)> = page
+            .resources
+            .iter()
+            .map(|s| {
+                let groups = if wants_groups {
+                    self.user_groups(call, ctx, &s.id)
+                } else {
+                    None
+                };
+                (self.location(call, kind, &s.id), etag(s.version), groups)
+            })
+            .collect();
+        let views = page
+            .resources
+            .iter()
+            .zip(&extras)
+            .map(|(s, (location, tag, groups))| {
+                crate::view::ResourceView::new(
+                    rs,
+                    &s.resource,
+                    &s.id,
+                    location,
+                    tag,
+                    kind.as_str(),
+                    &call.base_url,
+                    groups.as_ref(),
+                )
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let head = list_response(
+            Vec::new(),
+            page.total_results,
+            request,
+            page.next_cursor.clone(),
+        );
+        let mut head = match head {
+            Value::Object(m) => m,
+            _ => return None,
+        };
+        head.shift_remove("Resources");
+        head.insert("itemsPerPage".into(), json!(views.len()));
+        Some(crate::view::list_to_vec(&head, &views))
     }
 
     /// `POST /.search` across Users and Groups (RFC 7644 §3.4.3).

@@ -154,6 +154,27 @@ impl Serialize for ResourceView<'_> {
     }
 }
 
+/// A list response: the `head` members (`schemas`, `totalResults`, …) then
+/// `Resources` holding the views.
+pub(crate) fn list_to_vec(head: &Map<String, Value>, views: &[ResourceView<'_>]) -> Vec<u8> {
+    struct List<'v, 'a>(&'v Map<String, Value>, &'v [ResourceView<'a>]);
+    impl Serialize for List<'_, '_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut map = s.serialize_map(None)?;
+            for (k, v) in self.0 {
+                map.serialize_entry(k, v)?;
+            }
+            map.serialize_entry("Resources", self.1)?;
+            map.end()
+        }
+    }
+    let mut out = Vec::with_capacity(256 + 2048 * views.len().min(100));
+    if serde_json::to_writer(&mut out, &List(head, views)).is_err() {
+        out.clear();
+    }
+    out
+}
+
 /// `schemas`: the core schema and the extensions present.
 struct Schemas<'v, 'a>(&'v ResourceView<'a>);
 
@@ -340,8 +361,8 @@ mod tests {
         v["id"].as_str().expect("id").to_owned()
     }
 
-    /// Every GET answered by the view is byte-for-byte what the general
-    /// renderer answers.
+    /// Every GET answered by the view (single resources and lists) is
+    /// byte-for-byte what the general renderer answers.
     #[test]
     fn the_view_renders_exactly_what_the_general_renderer_renders() {
         for never_sub in [false, true] {
@@ -403,6 +424,13 @@ mod tests {
                 format!("/scim/v2/Groups/{empty}"),
                 format!("/scim/v2/Users/{alice}?attributes=userName"),
                 format!("/scim/v2/Groups/{outer}?excludedAttributes=members"),
+                "/scim/v2/Users".to_owned(),
+                "/scim/v2/Groups".to_owned(),
+                "/scim/v2/Users?filter=userName%20eq%20%22ALICE%22".to_owned(),
+                "/scim/v2/Groups?startIndex=2&count=1".to_owned(),
+                "/scim/v2/Users?cursor&count=1".to_owned(),
+                "/scim/v2/Groups?count=0".to_owned(),
+                "/scim/v2/Users?excludedAttributes=emails".to_owned(),
             ];
             for path in &paths {
                 let fast = call(&s, "GET", path, None);

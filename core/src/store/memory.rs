@@ -73,6 +73,36 @@ impl GroupEntry {
     }
 }
 
+/// A query result of the memory store: owned or shared.
+trait Resource {
+    fn resource(&self) -> &Value;
+    fn remove_members(&mut self);
+}
+
+impl Resource for Stored {
+    fn resource(&self) -> &Value {
+        &self.resource
+    }
+    fn remove_members(&mut self) {
+        if let Some(o) = self.resource.as_object_mut() {
+            o.remove("members");
+        }
+    }
+}
+
+impl Resource for SharedStored {
+    fn resource(&self) -> &Value {
+        &self.resource
+    }
+    fn remove_members(&mut self) {
+        if self.resource.get("members").is_some() {
+            if let Some(o) = Arc::make_mut(&mut self.resource).as_object_mut() {
+                o.remove("members");
+            }
+        }
+    }
+}
+
 fn external_id(resource: &Value) -> Option<String> {
     resource
         .get("externalId")
@@ -247,6 +277,106 @@ impl MemoryStore {
         tenants.get(tenant).map_or(0, |t| match kind {
             ResourceKind::User => t.users.len(),
             ResourceKind::Group => t.groups.len(),
+        })
+    }
+}
+
+impl MemoryStore {
+    /// The query, with `materialize` turning a matching id into a result.
+    fn query_with<T: Resource>(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        query: &Query,
+        materialize: impl Fn(&Tenant, &str, Members) -> T,
+    ) -> StoreResult<Page<T>> {
+        let tenants = self.tenants.read();
+        let Some(t) = tenants.get(&ctx.tenant) else {
+            return Ok(Page::default());
+        };
+        let candidates = query.filter.as_ref().and_then(|f| t.candidates(kind, f));
+        // Matching ids in id order (the default order), or sorted later.
+        let mut ids: Vec<&str> = Vec::new();
+        match kind {
+            ResourceKind::User => match &candidates {
+                Some(c) => {
+                    for id in c {
+                        if let Some((k, e)) = t.users.get_key_value(id) {
+                            if query.matches(&e.resource) {
+                                ids.push(k);
+                            }
+                        }
+                    }
+                }
+                None => {
+                    for (k, e) in &t.users {
+                        if query.matches(&e.resource) {
+                            ids.push(k);
+                        }
+                    }
+                }
+            },
+            ResourceKind::Group => {
+                let ok = |id: &str, g: &GroupEntry| {
+                    query
+                        .filter
+                        .as_ref()
+                        .is_none_or(|f| group_matches(query, f, g, id))
+                };
+                match &candidates {
+                    Some(c) => {
+                        for id in c {
+                            if let Some((k, g)) = t.groups.get_key_value(id) {
+                                if ok(k, g) {
+                                    ids.push(k);
+                                }
+                            }
+                        }
+                    }
+                    None => {
+                        for (k, g) in &t.groups {
+                            if ok(k, g) {
+                                ids.push(k);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if candidates.is_some() {
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        let total_results = ids.len();
+        let materialize = |id: &str, members: Members| materialize(t, id, members);
+        let (resources, next_cursor) = if query.sort.is_some() {
+            // Sorting may need members (sortBy=members.value is unusual but legal).
+            let mut all: Vec<T> = ids
+                .iter()
+                .map(|id| materialize(id, Members::Include))
+                .collect();
+            all.sort_by(|a, b| query.compare(a.resource(), b.resource()));
+            let (mut page, next) = paginate(all, &query.page)?;
+            if query.members == Members::Exclude {
+                for s in &mut page {
+                    s.remove_members();
+                }
+            }
+            (page, next)
+        } else {
+            let (page_ids, next) = paginate(ids, &query.page)?;
+            (
+                page_ids
+                    .into_iter()
+                    .map(|id| materialize(id, query.members))
+                    .collect(),
+                next,
+            )
+        };
+        Ok(Page {
+            resources,
+            total_results,
+            next_cursor,
         })
     }
 }
@@ -484,107 +614,46 @@ impl UserStore for MemoryStore {
     }
 
     fn query(&self, ctx: &Ctx, kind: ResourceKind, query: &Query) -> StoreResult<Page> {
-        let tenants = self.tenants.read();
-        let Some(t) = tenants.get(&ctx.tenant) else {
-            return Ok(Page::default());
-        };
-        let candidates = query.filter.as_ref().and_then(|f| t.candidates(kind, f));
-        // Matching ids in id order (the default order), or sorted later.
-        let mut ids: Vec<&str> = Vec::new();
-        match kind {
-            ResourceKind::User => match &candidates {
-                Some(c) => {
-                    for id in c {
-                        if let Some((k, e)) = t.users.get_key_value(id) {
-                            if query.matches(&e.resource) {
-                                ids.push(k);
-                            }
-                        }
-                    }
+        self.query_with(ctx, kind, query, |t, id, members| match kind {
+            ResourceKind::User => {
+                let e = &t.users[id];
+                Stored {
+                    id: id.to_owned(),
+                    resource: Value::clone(&e.resource),
+                    version: e.version,
                 }
-                None => {
-                    for (k, e) in &t.users {
-                        if query.matches(&e.resource) {
-                            ids.push(k);
-                        }
-                    }
+            }
+            ResourceKind::Group => t.groups[id].materialize(id, members),
+        })
+    }
+
+    fn query_shared(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        query: &Query,
+    ) -> StoreResult<Page<SharedStored>> {
+        self.query_with(ctx, kind, query, |t, id, members| match kind {
+            ResourceKind::User => {
+                let e = &t.users[id];
+                SharedStored {
+                    id: id.to_owned(),
+                    resource: Arc::clone(&e.resource),
+                    version: e.version,
                 }
-            },
+            }
             ResourceKind::Group => {
-                let ok = |id: &str, g: &GroupEntry| {
-                    query
-                        .filter
-                        .as_ref()
-                        .is_none_or(|f| group_matches(query, f, g, id))
-                };
-                match &candidates {
-                    Some(c) => {
-                        for id in c {
-                            if let Some((k, g)) = t.groups.get_key_value(id) {
-                                if ok(k, g) {
-                                    ids.push(k);
-                                }
-                            }
-                        }
-                    }
-                    None => {
-                        for (k, g) in &t.groups {
-                            if ok(k, g) {
-                                ids.push(k);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        if candidates.is_some() {
-            ids.sort_unstable();
-            ids.dedup();
-        }
-        let total_results = ids.len();
-        let materialize = |id: &str, members: Members| -> Stored {
-            match kind {
-                ResourceKind::User => {
-                    let e = &t.users[id];
-                    Stored {
+                let g = &t.groups[id];
+                if members == Members::Exclude || g.members.is_empty() {
+                    SharedStored {
                         id: id.to_owned(),
-                        resource: Value::clone(&e.resource),
-                        version: e.version,
+                        resource: Arc::clone(&g.resource),
+                        version: g.version,
                     }
-                }
-                ResourceKind::Group => t.groups[id].materialize(id, members),
-            }
-        };
-        let (resources, next_cursor) = if query.sort.is_some() {
-            // Sorting may need members (sortBy=members.value is unusual but legal).
-            let mut all: Vec<Stored> = ids
-                .iter()
-                .map(|id| materialize(id, Members::Include))
-                .collect();
-            all.sort_by(|a, b| query.compare(&a.resource, &b.resource));
-            let (mut page, next) = paginate(all, &query.page)?;
-            if query.members == Members::Exclude {
-                for s in &mut page {
-                    if let Some(o) = s.resource.as_object_mut() {
-                        o.remove("members");
-                    }
+                } else {
+                    g.materialize(id, members).into()
                 }
             }
-            (page, next)
-        } else {
-            let (page_ids, next) = paginate(ids, &query.page)?;
-            (
-                page_ids
-                    .into_iter()
-                    .map(|id| materialize(id, query.members))
-                    .collect(),
-                next,
-            )
-        };
-        Ok(Page {
-            resources,
-            total_results,
-            next_cursor,
         })
     }
 

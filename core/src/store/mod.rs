@@ -285,15 +285,37 @@ impl Query {
     }
 }
 
-/// One page of query results.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Page {
+/// One page of query results: of [`Stored`] resources from
+/// [`UserStore::query`], of [`SharedStored`] ones from
+/// [`UserStore::query_shared`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T = Stored> {
     /// The resources of this page.
-    pub resources: Vec<Stored>,
+    pub resources: Vec<T>,
     /// The number of matches in all pages.
     pub total_results: usize,
     /// With cursor paging, the cursor of the next page (`None` on the last page).
     pub next_cursor: Option<String>,
+}
+
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Self {
+            resources: Vec::new(),
+            total_results: 0,
+            next_cursor: None,
+        }
+    }
+}
+
+impl From<Page> for Page<SharedStored> {
+    fn from(p: Page) -> Self {
+        Self {
+            resources: p.resources.into_iter().map(SharedStored::from).collect(),
+            total_results: p.total_results,
+            next_cursor: p.next_cursor,
+        }
+    }
 }
 
 /// A member to add to a group.
@@ -466,6 +488,17 @@ pub trait UserStore: Send + Sync + 'static {
     /// Find resources (see the module docs on push-down and `Unsupported`).
     fn query(&self, ctx: &Ctx, kind: ResourceKind, query: &Query) -> StoreResult<Page>;
 
+    /// [`UserStore::query`] with the resources shared rather than copied, as
+    /// [`UserStore::get_shared`] is to `get`. The default calls `query`.
+    fn query_shared(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        query: &Query,
+    ) -> StoreResult<Page<SharedStored>> {
+        self.query(ctx, kind, query).map(Page::from)
+    }
+
     /// Add and remove members of a group in O(changes), bumping its version and
     /// setting its `meta.lastModified`. Returns the group, members optional (as
     /// with [`Members::Exclude`]). The default is a get + replace.
@@ -546,6 +579,14 @@ impl<S: UserStore + ?Sized> UserStore for Arc<S> {
     }
     fn query(&self, ctx: &Ctx, kind: ResourceKind, query: &Query) -> StoreResult<Page> {
         (**self).query(ctx, kind, query)
+    }
+    fn query_shared(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        query: &Query,
+    ) -> StoreResult<Page<SharedStored>> {
+        (**self).query_shared(ctx, kind, query)
     }
     fn modify_members(
         &self,

@@ -52,6 +52,7 @@ pub const CHECKS: &[(&str, Check)] = &[
         "concurrent_writers_lose_nothing",
         concurrent_writers_lose_nothing,
     ),
+    ("shared_reads_agree", shared_reads_agree),
 ];
 
 /// Run every check, each on a fresh store from `factory`.
@@ -74,7 +75,7 @@ macro_rules! store_conformance_tests {
             versions_are_compare_and_set, filters_agree_with_the_evaluator,
             sort_agrees_with_the_reference_order, index_paging, cursor_paging,
             membership_deltas, delete_cascades_to_groups, members_can_be_excluded,
-            concurrent_writers_lose_nothing);
+            concurrent_writers_lose_nothing, shared_reads_agree);
     };
     (@each_deref $guard:expr; $($name:ident),*) => {
         $(
@@ -91,7 +92,7 @@ macro_rules! store_conformance_tests {
             versions_are_compare_and_set, filters_agree_with_the_evaluator,
             sort_agrees_with_the_reference_order, index_paging, cursor_paging,
             membership_deltas, delete_cascades_to_groups, members_can_be_excluded,
-            concurrent_writers_lose_nothing);
+            concurrent_writers_lose_nothing, shared_reads_agree);
     };
     (@each $store:expr; $($name:ident),*) => {
         $(
@@ -1316,4 +1317,135 @@ pub fn concurrent_clients(store: Arc<dyn UserStore>) {
             }
         }
     });
+}
+
+/// `get_shared` and `query_shared` answer what `get` and `query` answer, and a
+/// shared resource is a snapshot: later writes do not change it.
+pub fn shared_reads_agree(store: &dyn UserStore) {
+    let c = ctx("t1");
+    store
+        .create(
+            &c,
+            ResourceKind::User,
+            user("u1", "alice", json!({"active": true})),
+        )
+        .expect("create");
+    store
+        .create(&c, ResourceKind::User, user("u2", "bob", json!({})))
+        .expect("create");
+    store
+        .create(&c, ResourceKind::Group, group("g1", "Staff", &["u1", "u2"]))
+        .expect("create");
+    store
+        .create(&c, ResourceKind::Group, group("g2", "Empty", &[]))
+        .expect("create");
+    let reads = [
+        (ResourceKind::User, "u1"),
+        (ResourceKind::User, "u2"),
+        (ResourceKind::User, "nobody"),
+        (ResourceKind::Group, "g1"),
+        (ResourceKind::Group, "g2"),
+    ];
+    for (kind, id) in reads {
+        for members in [Members::Include, Members::Exclude] {
+            let owned = store.get(&c, kind, id, members).expect("get");
+            let shared = store.get_shared(&c, kind, id, members).expect("get_shared");
+            assert_eq!(
+                shared.map(|s| (s.id, Value::clone(&s.resource), s.version)),
+                owned.map(|s| (s.id, s.resource, s.version)),
+                "get_shared({id}, {members:?}) differs from get"
+            );
+        }
+    }
+    let f = |kind, text: &str| {
+        let rs = Arc::clone(registry().get(kind));
+        let filter = crate::filter::parse(text)
+            .ok()
+            .and_then(|f| crate::filter::resolve(&f, &rs).ok())
+            .expect("filter");
+        Query::all(rs).filter(Some(filter))
+    };
+    let queries = [
+        (ResourceKind::User, query(ResourceKind::User)),
+        (
+            ResourceKind::User,
+            f(ResourceKind::User, r#"userName eq "ALICE""#),
+        ),
+        (
+            ResourceKind::User,
+            query(ResourceKind::User).sort(Some(Sort {
+                path: AttrPath::new(None, "userName", None),
+                descending: true,
+            })),
+        ),
+        (ResourceKind::Group, query(ResourceKind::Group)),
+        (
+            ResourceKind::Group,
+            query(ResourceKind::Group).members(Members::Exclude),
+        ),
+        (
+            ResourceKind::Group,
+            f(ResourceKind::Group, r#"members[value eq "u2"]"#),
+        ),
+    ];
+    for (kind, q) in &queries {
+        match (store.query(&c, *kind, q), store.query_shared(&c, *kind, q)) {
+            (Ok(owned), Ok(shared)) => {
+                assert_eq!(shared.total_results, owned.total_results);
+                assert_eq!(shared.next_cursor, owned.next_cursor);
+                let shared: Vec<(String, Value, u64)> = shared
+                    .resources
+                    .into_iter()
+                    .map(|s| (s.id, Value::clone(&s.resource), s.version))
+                    .collect();
+                let owned: Vec<(String, Value, u64)> = owned
+                    .resources
+                    .into_iter()
+                    .map(|s| (s.id, s.resource, s.version))
+                    .collect();
+                assert_eq!(shared, owned, "query_shared differs from query");
+            }
+            (Err(StoreError::Unsupported), Err(StoreError::Unsupported)) => {}
+            (a, b) => panic!(
+                "query and query_shared disagree: {:?} / {:?}",
+                a.map(|p| p.total_results),
+                b.map(|p| p.total_results)
+            ),
+        }
+    }
+    // A shared read is a snapshot.
+    let before = store
+        .get_shared(&c, ResourceKind::Group, "g1", Members::Exclude)
+        .expect("get_shared")
+        .expect("g1");
+    let user_before = store
+        .get_shared(&c, ResourceKind::User, "u1", Members::Include)
+        .expect("get_shared")
+        .expect("u1");
+    let snapshot = Value::clone(&before.resource);
+    let change = MemberChange {
+        remove: vec!["u1".into()],
+        last_modified: "2030-01-01T00:00:00.000Z".into(),
+        ..MemberChange::default()
+    };
+    store
+        .modify_members(&c, "g1", &change, None)
+        .expect("modify_members");
+    store
+        .replace(
+            &c,
+            ResourceKind::User,
+            "u1",
+            user("u1", "alice3", json!({})),
+            None,
+        )
+        .expect("replace");
+    assert_eq!(
+        *before.resource, snapshot,
+        "a shared group changed under its reader"
+    );
+    assert_eq!(
+        user_before.resource["userName"], "alice",
+        "a shared user changed under its reader"
+    );
 }
