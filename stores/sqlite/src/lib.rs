@@ -68,6 +68,7 @@ mod migrate;
 mod options;
 mod pushdown;
 mod store;
+mod writer;
 
 pub use error::{OpenError, OpenErrorKind};
 pub use options::{SqliteOptions, Synchronous};

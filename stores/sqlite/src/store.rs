@@ -3,16 +3,14 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Mutex, MutexGuard};
 use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{
-    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
-    params_from_iter,
-};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_iter};
 use scimkit::ResourceKind;
 use scimkit::store::{
     Ctx, Member, MemberChange, Members, Page, PageRequest, Query, StoreError, StoreResult, Stored,
@@ -29,6 +27,7 @@ use crate::error::{
 use crate::migrate;
 use crate::options::SqliteOptions;
 use crate::pushdown::{Cond, Translator, mentions_members};
+use crate::writer::Writer;
 
 /// The 16-byte header every SQLite database file starts with.
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
@@ -56,10 +55,14 @@ const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 /// With the default [`Synchronous::Full`](crate::Synchronous::Full), a write has
 /// been flushed to disk when the call returns.
 pub struct SqliteStore {
-    // Field order is drop order: readers close before the writer, so the last
-    // connection to close is the writer, which checkpoints the log.
+    // Field order is drop order: readers close first; then the writer thread
+    // finishes the queued writes and is joined; the last connection to close
+    // is the writer connection, which checkpoints the log.
     readers: Option<Pool<SqliteConnectionManager>>,
-    writer: Mutex<Connection>,
+    writer: Writer,
+    /// The writer connection: used by the writer thread one batch at a time,
+    /// and by reads when there are no reader connections.
+    conn: Arc<Mutex<Connection>>,
     path: Option<PathBuf>,
     busy_timeout: Duration,
 }
@@ -198,10 +201,13 @@ impl SqliteStore {
                 .map_err(|e| fail(OpenErrorKind::Pool(e)))?;
             Some(pool)
         };
+        let conn = Arc::new(Mutex::new(writer));
+        let writer = Writer::start(Arc::clone(&conn)).map_err(|e| fail(OpenErrorKind::Io(e)))?;
         tracing::debug!(path = %path.display(), readers = options.readers, "opened SQLite store");
         Ok(Self {
             readers,
-            writer: Mutex::new(writer),
+            writer,
+            conn,
             path: Some(path.to_path_buf()),
             busy_timeout: options.busy_timeout,
         })
@@ -216,9 +222,13 @@ impl SqliteStore {
         let mut conn = Connection::open_in_memory().map_err(fail)?;
         configure(&conn, &options, false).map_err(fail)?;
         migrate::migrate(&mut conn).map_err(|k| OpenError::new(path, k))?;
+        let conn = Arc::new(Mutex::new(conn));
+        let writer = Writer::start(Arc::clone(&conn))
+            .map_err(|e| OpenError::new(path, OpenErrorKind::Io(e)))?;
         Ok(Self {
             readers: None,
-            writer: Mutex::new(conn),
+            writer,
+            conn,
             path: None,
             busy_timeout: options.busy_timeout,
         })
@@ -236,7 +246,7 @@ impl SqliteStore {
     }
 
     fn lock_writer(&self) -> StoreResult<MutexGuard<'_, Connection>> {
-        self.writer
+        self.conn
             .try_lock_for(self.busy_timeout)
             .ok_or_else(|| StoreError::Unavailable {
                 retry_after: RETRY_AFTER_SECS,
@@ -244,15 +254,16 @@ impl SqliteStore {
             })
     }
 
-    /// Run `f` in a write transaction; commit if it succeeds, roll back if not.
-    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
-        let mut conn = self.lock_writer()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(store_error)?;
-        let out = f(&tx)?;
-        tx.commit().map_err(store_error)?;
-        Ok(out)
+    /// Run `f` on the writer thread, in a transaction shared with the other
+    /// writes queued at the same time (group commit, see [`crate::writer`]);
+    /// its changes are rolled back if it fails. Returns once the transaction
+    /// has committed (and, with `synchronous=FULL`, been flushed).
+    fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.writer.write(f)
     }
 
     /// Run `f` on a reader connection (the writer for an in-memory store).
@@ -336,7 +347,7 @@ fn set_last_modified(resource: &mut Value, now: &str) {
 /// Fail with `Uniqueness { id }` if `id` is taken by a resource of the other
 /// kind (ids are unique per tenant across kinds, as in the memory store).
 fn ensure_id_free(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     other: ResourceKind,
     tenant: &str,
     id: &str,
@@ -374,7 +385,7 @@ fn write_error(e: rusqlite::Error) -> StoreError {
 
 /// `(pk, version)` of a resource, if it exists in the tenant.
 fn locate(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     kind: ResourceKind,
     tenant: &str,
     id: &str,
@@ -427,7 +438,7 @@ const DELETE_MEMBERS: &str = "DELETE FROM members WHERE group_pk = ?1 AND tenant
 const SELECT_MEMBERS: &str = "SELECT member_id, type, display FROM members WHERE group_pk = ?1 AND tenant = ?2 ORDER BY member_id";
 
 fn insert_emails(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     tenant: &str,
     user_pk: i64,
     emails: &[EmailColumns],
@@ -451,7 +462,7 @@ fn insert_emails(
 }
 
 fn insert_members(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     tenant: &str,
     group_pk: i64,
     members: &[Member],
@@ -478,7 +489,7 @@ fn insert_members(
 }
 
 fn update_group(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     tenant: &str,
     pk: i64,
     version: i64,
@@ -529,7 +540,7 @@ fn load_members(conn: &Connection, tenant: &str, group_pk: i64) -> StoreResult<V
 
 /// Remove `id` from every group of the tenant it is a member of, bumping those
 /// groups' versions and `meta.lastModified`.
-fn cascade_membership(tx: &Transaction<'_>, tenant: &str, id: &str) -> StoreResult<()> {
+fn cascade_membership(tx: &Connection, tenant: &str, id: &str) -> StoreResult<()> {
     let now = scimkit::time::now();
     let key = scimkit::store::fold_case(id);
     tx.prepare_cached(
@@ -852,13 +863,15 @@ fn query_rust(
 impl UserStore for SqliteStore {
     fn create(&self, ctx: &Ctx, kind: ResourceKind, resource: Value) -> StoreResult<Stored> {
         let id = id_of(&resource)?;
-        let tenant = ctx.tenant.as_str();
+        let tenant = ctx.tenant.clone();
         match kind {
             ResourceKind::User => {
                 let c = UserColumns::of(&resource);
                 let json = to_json(&resource)?;
-                self.write(|tx| {
-                    ensure_id_free(tx, ResourceKind::Group, tenant, &id)?;
+                let key = id.clone();
+                self.write(move |tx| {
+                    let (tenant, id) = (tenant.as_str(), key.as_str());
+                    ensure_id_free(tx, ResourceKind::Group, tenant, id)?;
                     tx.prepare_cached(INSERT_USER)
                         .and_then(|mut s| {
                             s.execute(params![
@@ -887,8 +900,11 @@ impl UserStore for SqliteStore {
                 let (mut bare, members) = split_members(resource);
                 let c = GroupColumns::of(&bare);
                 let json = to_json(&bare)?;
-                self.write(|tx| {
-                    ensure_id_free(tx, ResourceKind::User, tenant, &id)?;
+                let listed: Vec<Value> = members.iter().map(Member::to_json).collect();
+                let key = id.clone();
+                self.write(move |tx| {
+                    let (tenant, id) = (tenant.as_str(), key.as_str());
+                    ensure_id_free(tx, ResourceKind::User, tenant, id)?;
                     tx.prepare_cached(INSERT_GROUP)
                         .and_then(|mut s| {
                             s.execute(params![
@@ -904,7 +920,7 @@ impl UserStore for SqliteStore {
                         .map_err(write_error)?;
                     insert_members(tx, tenant, tx.last_insert_rowid(), &members)
                 })?;
-                attach_members(&mut bare, members.iter().map(Member::to_json).collect());
+                attach_members(&mut bare, listed);
                 Ok(Stored {
                     id,
                     resource: bare,
@@ -959,13 +975,15 @@ impl UserStore for SqliteStore {
         resource: Value,
         if_version: Option<u64>,
     ) -> StoreResult<Stored> {
-        let tenant = ctx.tenant.as_str();
+        let tenant = ctx.tenant.clone();
+        let key = id.to_owned();
         match kind {
             ResourceKind::User => {
                 let c = UserColumns::of(&resource);
                 let json = to_json(&resource)?;
-                let v = self.write(|tx| {
-                    let (pk, v) = check_version(locate(tx, kind, tenant, id)?, if_version)?;
+                let v = self.write(move |tx| {
+                    let tenant = tenant.as_str();
+                    let (pk, v) = check_version(locate(tx, kind, tenant, &key)?, if_version)?;
                     let changed = tx
                         .prepare_cached(UPDATE_USER)
                         .and_then(|mut s| {
@@ -1000,17 +1018,19 @@ impl UserStore for SqliteStore {
                 })
             }
             ResourceKind::Group => {
-                let (mut bare, members) = split_members(resource);
-                let v = self.write(|tx| {
-                    let (pk, v) = check_version(locate(tx, kind, tenant, id)?, if_version)?;
+                let (bare, members) = split_members(resource);
+                let listed: Vec<Value> = members.iter().map(Member::to_json).collect();
+                let (v, mut bare) = self.write(move |tx| {
+                    let tenant = tenant.as_str();
+                    let (pk, v) = check_version(locate(tx, kind, tenant, &key)?, if_version)?;
                     update_group(tx, tenant, pk, v, &bare)?;
                     tx.prepare_cached("DELETE FROM members WHERE group_pk = ?1 AND tenant = ?2")
                         .and_then(|mut s| s.execute(params![pk, tenant]))
                         .map_err(store_error)?;
                     insert_members(tx, tenant, pk, &members)?;
-                    Ok(v + 1)
+                    Ok((v + 1, bare))
                 })?;
-                attach_members(&mut bare, members.iter().map(Member::to_json).collect());
+                attach_members(&mut bare, listed);
                 Ok(Stored {
                     id: id.to_owned(),
                     resource: bare,
@@ -1027,8 +1047,10 @@ impl UserStore for SqliteStore {
         id: &str,
         if_version: Option<u64>,
     ) -> StoreResult<()> {
-        let tenant = ctx.tenant.as_str();
-        self.write(|tx| {
+        let tenant = ctx.tenant.clone();
+        let id = id.to_owned();
+        self.write(move |tx| {
+            let (tenant, id) = (tenant.as_str(), id.as_str());
             let (pk, _) = check_version(locate(tx, kind, tenant, id)?, if_version)?;
             let (children, row) = match kind {
                 ResourceKind::User => (
@@ -1083,8 +1105,11 @@ impl UserStore for SqliteStore {
         change: &MemberChange,
         if_version: Option<u64>,
     ) -> StoreResult<Stored> {
-        let tenant = ctx.tenant.as_str();
-        self.write(|tx| {
+        let tenant = ctx.tenant.clone();
+        let group_id = group_id.to_owned();
+        let change = change.clone();
+        self.write(move |tx| {
+            let (tenant, group_id) = (tenant.as_str(), group_id.as_str());
             let row = tx
                 .prepare_cached(
                     "SELECT pk, version, resource FROM groups WHERE tenant = ?1 AND id = ?2",
@@ -1148,7 +1173,7 @@ mod tests {
         );
         let mut params = vec![SqlValue::Text("t1".into())];
         params.extend(cond.params);
-        let conn = store.writer.lock();
+        let conn = store.conn.lock();
         let mut stmt = conn.prepare(&sql).expect("prepare");
         let rows = stmt
             .query_map(params_from_iter(params.iter()), |r| r.get::<_, String>(3))
@@ -1161,7 +1186,7 @@ mod tests {
     #[test]
     fn membership_changes_are_keyed_lookups() {
         let store = SqliteStore::open_in_memory().expect("open");
-        let conn = store.writer.lock();
+        let conn = store.conn.lock();
         for sql in [INSERT_MEMBERS, DELETE_MEMBERS] {
             let mut stmt = conn
                 .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))

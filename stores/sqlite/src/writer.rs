@@ -1,0 +1,281 @@
+//! The writer thread: group commit.
+//!
+//! One thread owns the writes to the writer connection. A store call packs its
+//! write into a [`Job`], queues it and waits for the answer. The thread takes
+//! everything queued at that moment (at most [`MAX_BATCH`] jobs; it never waits
+//! for more to arrive), runs them in one transaction, each inside its own
+//! savepoint, commits once (one flush of the write-ahead log with
+//! `synchronous=FULL`), and only then answers every caller of the batch:
+//!
+//! ```text
+//! BEGIN IMMEDIATE
+//!   SAVEPOINT w  job 1  RELEASE w                      -- succeeded
+//!   SAVEPOINT w  job 2  ROLLBACK TO w; RELEASE w       -- failed (409, 412, 404, …): only its own changes undone
+//!   SAVEPOINT w  job 3  RELEASE w
+//! COMMIT                                               -- one flush; then answer jobs 1, 2, 3
+//! ```
+//!
+//! Jobs run in the order they were queued and see the effects of the jobs
+//! before them (of two creates of the same userName in one batch, the first
+//! wins and the second fails with a uniqueness error). If the transaction
+//! cannot begin, or the commit fails, no job of the batch is acknowledged:
+//! each is answered with that error. A job that panics is answered with an
+//! internal error and its changes are rolled back; the thread carries on.
+//!
+//! The queue is bounded ([`QUEUE`] jobs): when it is full, callers block until
+//! the thread has taken a batch (backpressure, not unbounded memory).
+//! Dropping the [`Writer`] closes the queue; the thread finishes every job
+//! already queued and exits, and the drop joins it.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use parking_lot::Mutex;
+use rusqlite::Connection;
+use scimkit::store::{StoreError, StoreResult};
+
+use crate::error::shared_store_error;
+
+/// The most writes one transaction (and one flush) carries.
+pub(crate) const MAX_BATCH: usize = 256;
+
+/// The most writes waiting for the writer thread; further callers block until
+/// it has taken a batch.
+pub(crate) const QUEUE: usize = 1024;
+
+/// A queued write, type-erased.
+type Job = Box<dyn Op>;
+
+/// A write as the writer thread sees it.
+trait Op: Send {
+    /// Run the write on `conn` (inside the transaction and this job's
+    /// savepoint); return whether it succeeded. A panic is caught and turned
+    /// into a failure.
+    fn execute(&mut self, conn: &Connection) -> bool;
+    /// Answer the caller with the outcome of [`Op::execute`] (the batch
+    /// committed).
+    fn answer(self: Box<Self>);
+    /// Answer the caller with `error` instead (the batch was not committed).
+    fn fail(self: Box<Self>, error: StoreError);
+}
+
+/// A caller's write: the work, its outcome once run, and where the answer goes.
+struct Call<T, F> {
+    work: Option<F>,
+    outcome: Option<StoreResult<T>>,
+    reply: SyncSender<StoreResult<T>>,
+}
+
+impl<T, F> Op for Call<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+{
+    fn execute(&mut self, conn: &Connection) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        // The connection is only used after this through SQL statements that
+        // undo the job's changes (ROLLBACK TO), so a panic cannot leave
+        // anything half-done that is later relied on.
+        let outcome = match catch_unwind(AssertUnwindSafe(|| work(conn))) {
+            Ok(outcome) => outcome,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(panic = %what, "a SQLite store write panicked; it was rolled back");
+                Err(StoreError::other("internal error: the write panicked"))
+            }
+        };
+        let ok = outcome.is_ok();
+        self.outcome = Some(outcome);
+        ok
+    }
+
+    fn answer(self: Box<Self>) {
+        let outcome = self
+            .outcome
+            .unwrap_or_else(|| Err(StoreError::other("internal error: the write did not run")));
+        // The caller waits for this answer; if it is gone there is no one to tell.
+        let _ = self.reply.send(outcome);
+    }
+
+    fn fail(self: Box<Self>, error: StoreError) {
+        let _ = self.reply.send(Err(error));
+    }
+}
+
+/// The handle of the writer thread: queue writes with [`Writer::write`].
+/// Dropping it finishes the queued writes and joins the thread.
+pub(crate) struct Writer {
+    queue: Option<SyncSender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for Writer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Writer")
+            .field("running", &self.thread.is_some())
+            .finish()
+    }
+}
+
+impl Writer {
+    /// Start the writer thread for `conn`. The thread locks `conn` for the
+    /// duration of each batch (so reads sent through the same connection, in
+    /// an in-memory store or one without readers, wait between batches).
+    pub(crate) fn start(conn: Arc<Mutex<Connection>>) -> std::io::Result<Self> {
+        let (queue, jobs) = sync_channel::<Job>(QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("scimkit-sqlite-writer".into())
+            .spawn(move || run(&conn, &jobs))?;
+        Ok(Self {
+            queue: Some(queue),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queue `work` for the writer thread and wait until its batch has been
+    /// committed (or has failed). `work` runs in a transaction that other
+    /// writes share; its changes are rolled back if it returns an error.
+    pub(crate) fn write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let queue = self.queue.as_ref().ok_or_else(stopped)?;
+        let (reply, answer) = sync_channel(1);
+        let job: Job = Box::new(Call {
+            work: Some(work),
+            outcome: None,
+            reply,
+        });
+        queue.send(job).map_err(|_| stopped())?;
+        // Every queued job is answered, or dropped (closing `reply`) if the
+        // thread is gone: this wait ends either way.
+        answer.recv().map_err(|_| stopped())?
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Closing the queue ends the thread once it has run every queued job.
+        drop(self.queue.take());
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::error!("the SQLite writer thread panicked");
+            }
+        }
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::other("the SQLite writer thread has stopped")
+}
+
+/// The writer thread: batches until the queue is closed and empty.
+fn run(conn: &Mutex<Connection>, jobs: &Receiver<Job>) {
+    // Jobs taken from the queue but not run yet (a batch SQLite aborted
+    // leaves the jobs after the one that caused it here).
+    let mut pending: VecDeque<Job> = VecDeque::new();
+    loop {
+        if pending.is_empty() {
+            match jobs.recv() {
+                Ok(job) => pending.push_back(job),
+                // Closed and drained: the store is being dropped.
+                Err(_) => return,
+            }
+        }
+        // Whatever else is queued right now; no waiting for more.
+        while pending.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => pending.push_back(job),
+                Err(_) => break,
+            }
+        }
+        let conn = conn.lock();
+        commit_batch(&conn, &mut pending);
+    }
+}
+
+/// Run up to [`MAX_BATCH`] jobs from the front of `pending` in one
+/// transaction and answer them. Removes at least one job from `pending`.
+fn commit_batch(conn: &Connection, pending: &mut VecDeque<Job>) {
+    let n = pending.len().min(MAX_BATCH);
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let e = Arc::new(e);
+        for job in pending.drain(..n) {
+            job.fail(shared_store_error(&e));
+        }
+        return;
+    }
+    let mut ran: Vec<Job> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let Some(mut job) = pending.pop_front() else {
+            break;
+        };
+        if let Err(e) = conn.execute_batch("SAVEPOINT w") {
+            abandon(conn, ran, Some(job), e);
+            return;
+        }
+        let ok = job.execute(conn);
+        if conn.is_autocommit() {
+            // SQLite rolled the whole transaction back (an I/O error, a full
+            // disk, …): nothing of this batch is written. The job keeps its
+            // own error; the jobs after it stay queued for the next batch.
+            let why = Arc::new(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+                Some("the transaction was rolled back by an earlier write in its batch".into()),
+            ));
+            if ok {
+                job.fail(shared_store_error(&why));
+            } else {
+                job.answer();
+            }
+            for done in ran {
+                done.fail(shared_store_error(&why));
+            }
+            return;
+        }
+        let end = if ok {
+            "RELEASE w"
+        } else {
+            "ROLLBACK TO w; RELEASE w"
+        };
+        if let Err(e) = conn.execute_batch(end) {
+            abandon(conn, ran, Some(job), e);
+            return;
+        }
+        ran.push(job);
+    }
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => {
+            for job in ran {
+                job.answer();
+            }
+        }
+        Err(e) => abandon(conn, ran, None, e),
+    }
+}
+
+/// Roll the open transaction back and answer every job with `e`: none of
+/// them is acknowledged.
+fn abandon(conn: &Connection, ran: Vec<Job>, current: Option<Job>, e: rusqlite::Error) {
+    if !conn.is_autocommit() {
+        if let Err(rollback) = conn.execute_batch("ROLLBACK") {
+            tracing::error!(error = %rollback, "rolling back a failed SQLite batch failed");
+        }
+    }
+    let e = Arc::new(e);
+    tracing::warn!(error = %e, jobs = ran.len() + usize::from(current.is_some()), "a SQLite write batch failed");
+    for job in ran.into_iter().chain(current) {
+        job.fail(shared_store_error(&e));
+    }
+}
