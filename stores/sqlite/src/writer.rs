@@ -48,10 +48,10 @@ pub(crate) const MAX_BATCH: usize = 256;
 pub(crate) const QUEUE: usize = 1024;
 
 /// A queued write, type-erased.
-type Job = Box<dyn Op>;
+pub(crate) type Job = Box<dyn Op>;
 
 /// A write as the writer thread sees it.
-trait Op: Send {
+pub(crate) trait Op: Send {
     /// Run the write on `conn` (inside the transaction and this job's
     /// savepoint); return whether it succeeded. A panic is caught and turned
     /// into a failure.
@@ -207,9 +207,9 @@ fn run(conn: &Mutex<Connection>, jobs: &Receiver<Job>) {
 
 /// Run up to [`MAX_BATCH`] jobs from the front of `pending` in one
 /// transaction and answer them. Removes at least one job from `pending`.
-fn commit_batch(conn: &Connection, pending: &mut VecDeque<Job>) {
+pub(crate) fn commit_batch(conn: &Connection, pending: &mut VecDeque<Job>) {
     let n = pending.len().min(MAX_BATCH);
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
         let e = Arc::new(e);
         for job in pending.drain(..n) {
             job.fail(shared_store_error(&e));
@@ -221,7 +221,7 @@ fn commit_batch(conn: &Connection, pending: &mut VecDeque<Job>) {
         let Some(mut job) = pending.pop_front() else {
             break;
         };
-        if let Err(e) = conn.execute_batch("SAVEPOINT w") {
+        if let Err(e) = exec(conn, "SAVEPOINT w") {
             abandon(conn, ran, Some(job), e);
             return;
         }
@@ -232,7 +232,7 @@ fn commit_batch(conn: &Connection, pending: &mut VecDeque<Job>) {
             // own error; the jobs after it stay queued for the next batch.
             let why = Arc::new(rusqlite::Error::SqliteFailure(
                 rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
-                Some("the transaction was rolled back by an earlier write in its batch".into()),
+                Some("the transaction was rolled back by another write of its batch".into()),
             ));
             if ok {
                 job.fail(shared_store_error(&why));
@@ -245,17 +245,17 @@ fn commit_batch(conn: &Connection, pending: &mut VecDeque<Job>) {
             return;
         }
         let end = if ok {
-            "RELEASE w"
+            exec(conn, "RELEASE w")
         } else {
-            "ROLLBACK TO w; RELEASE w"
+            exec(conn, "ROLLBACK TO w").and_then(|()| exec(conn, "RELEASE w"))
         };
-        if let Err(e) = conn.execute_batch(end) {
+        if let Err(e) = end {
             abandon(conn, ran, Some(job), e);
             return;
         }
         ran.push(job);
     }
-    match conn.execute_batch("COMMIT") {
+    match exec(conn, "COMMIT") {
         Ok(()) => {
             for job in ran {
                 job.answer();
@@ -263,6 +263,11 @@ fn commit_batch(conn: &Connection, pending: &mut VecDeque<Job>) {
         }
         Err(e) => abandon(conn, ran, None, e),
     }
+}
+
+/// Run one statement without parameters or rows (prepared once per connection).
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 /// Roll the open transaction back and answer every job with `e`: none of
@@ -277,5 +282,273 @@ fn abandon(conn: &Connection, ran: Vec<Job>, current: Option<Job>, e: rusqlite::
     tracing::warn!(error = %e, jobs = ran.len() + usize::from(current.is_some()), "a SQLite write batch failed");
     for job in ran.into_iter().chain(current) {
         job.fail(shared_store_error(&e));
+    }
+}
+
+/// A job for `work` and the receiver of its answer, for tests that build
+/// batches by hand (see [`commit_batch`]).
+#[cfg(test)]
+pub(crate) fn job<T, F>(work: F) -> (Job, Receiver<StoreResult<T>>)
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+{
+    let (reply, answer) = sync_channel(1);
+    let job: Job = Box::new(Call {
+        work: Some(work),
+        outcome: None,
+        reply,
+    });
+    (job, answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc::Receiver;
+
+    use rusqlite::params;
+
+    use super::*;
+
+    /// Insert `name` into `t` (UNIQUE); a duplicate is a uniqueness error.
+    fn insert(name: &'static str) -> (Job, Receiver<StoreResult<i64>>) {
+        job(move |conn: &Connection| {
+            conn.execute("INSERT INTO t (name) VALUES (?1)", params![name])
+                .map_err(|e| match e.sqlite_error_code() {
+                    Some(rusqlite::ErrorCode::ConstraintViolation) => StoreError::user_name_taken(),
+                    _ => StoreError::other(e),
+                })?;
+            Ok(conn.last_insert_rowid())
+        })
+    }
+
+    fn db() -> Connection {
+        let conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);")
+            .expect("schema");
+        conn
+    }
+
+    fn names(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT name FROM t ORDER BY id")
+            .expect("prepare");
+        let rows = stmt.query_map([], |r| r.get(0)).expect("query");
+        rows.map(|r| r.expect("row")).collect()
+    }
+
+    fn answer<T>(rx: &Receiver<StoreResult<T>>) -> StoreResult<T> {
+        rx.try_recv().expect("answered when the batch ended")
+    }
+
+    #[test]
+    fn writes_in_one_batch_see_each_other_in_order_and_a_duplicate_fails_alone() {
+        let conn = db();
+        let (a, ra) = insert("alice");
+        let (b, rb) = insert("bob");
+        let (dup, rdup) = insert("alice");
+        let (c, rc) = insert("carol");
+        let mut pending: VecDeque<Job> = [a, b, dup, c].into();
+        commit_batch(&conn, &mut pending);
+        assert!(pending.is_empty());
+        assert_eq!(answer(&ra).expect("first alice"), 1);
+        assert_eq!(answer(&rb).expect("bob"), 2);
+        assert!(matches!(
+            answer(&rdup),
+            Err(StoreError::Uniqueness { attribute }) if attribute == "userName"
+        ));
+        assert_eq!(answer(&rc).expect("carol"), 3);
+        assert_eq!(names(&conn), ["alice", "bob", "carol"]);
+        assert!(conn.is_autocommit(), "the batch committed");
+    }
+
+    #[test]
+    fn a_failed_write_rolls_back_its_own_changes_only() {
+        let conn = db();
+        let (a, ra) = insert("alice");
+        // Writes a row, then fails: its row must go, alice and carol stay.
+        let (bad, rbad) = job(|conn: &Connection| -> StoreResult<()> {
+            conn.execute("INSERT INTO t (name) VALUES ('half-done')", [])
+                .map_err(StoreError::other)?;
+            Err(StoreError::PreconditionFailed)
+        });
+        let (c, rc) = insert("carol");
+        let mut pending: VecDeque<Job> = [a, bad, c].into();
+        commit_batch(&conn, &mut pending);
+        assert!(answer(&ra).is_ok());
+        assert!(matches!(answer(&rbad), Err(StoreError::PreconditionFailed)));
+        assert!(answer(&rc).is_ok());
+        assert_eq!(names(&conn), ["alice", "carol"]);
+    }
+
+    #[test]
+    fn a_panicking_write_is_answered_with_an_error_and_rolled_back() {
+        let conn = db();
+        let (a, ra) = insert("alice");
+        let (boom, rboom) = job(|conn: &Connection| -> StoreResult<()> {
+            conn.execute("INSERT INTO t (name) VALUES ('half-done')", [])
+                .map_err(StoreError::other)?;
+            panic!("a bug in a write");
+        });
+        let (c, rc) = insert("carol");
+        let mut pending: VecDeque<Job> = [a, boom, c].into();
+        commit_batch(&conn, &mut pending);
+        assert!(answer(&ra).is_ok());
+        match answer(&rboom) {
+            Err(StoreError::Other(e)) => {
+                assert_eq!(e.to_string(), "internal error: the write panicked");
+            }
+            other => panic!("expected an internal error, got {other:?}"),
+        }
+        assert!(answer(&rc).is_ok());
+        assert_eq!(names(&conn), ["alice", "carol"]);
+    }
+
+    #[test]
+    fn a_failed_commit_acknowledges_no_write_of_the_batch() {
+        let conn = db();
+        // A deferred foreign key is only checked at COMMIT.
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON; CREATE TABLE parent (id INTEGER PRIMARY KEY); \
+             CREATE TABLE child (parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);",
+        )
+        .expect("schema");
+        let (a, ra) = insert("alice");
+        let (orphan, rorphan) = job(|conn: &Connection| {
+            conn.execute("INSERT INTO child (parent) VALUES (42)", [])
+                .map_err(StoreError::other)
+        });
+        let (dup, rdup) = insert("alice");
+        let mut pending: VecDeque<Job> = [a, orphan, dup].into();
+        commit_batch(&conn, &mut pending);
+        for outcome in [
+            answer(&ra).map(|_| ()),
+            answer(&rorphan).map(|_| ()),
+            answer(&rdup).map(|_| ()),
+        ] {
+            match outcome {
+                Err(StoreError::Other(e)) => {
+                    assert!(e.to_string().contains("FOREIGN KEY"), "{e}");
+                }
+                other => panic!("expected the commit's error, got {other:?}"),
+            }
+        }
+        assert!(conn.is_autocommit(), "the transaction was rolled back");
+        assert!(names(&conn).is_empty());
+        // The connection is usable for the next batch.
+        let (b, rb) = insert("bob");
+        let mut pending: VecDeque<Job> = [b].into();
+        commit_batch(&conn, &mut pending);
+        assert!(answer(&rb).is_ok());
+        assert_eq!(names(&conn), ["bob"]);
+    }
+
+    #[test]
+    fn a_transaction_sqlite_aborts_fails_the_writes_before_and_keeps_the_rest_queued() {
+        let conn = db();
+        let (a, ra) = insert("alice");
+        // Stands in for an I/O error or a full disk, after which SQLite rolls
+        // the whole transaction back.
+        let (abort, rabort) = job(|conn: &Connection| -> StoreResult<()> {
+            conn.execute_batch("ROLLBACK").map_err(StoreError::other)?;
+            Err(StoreError::other("disk full"))
+        });
+        let (c, rc) = insert("carol");
+        let mut pending: VecDeque<Job> = [a, abort, c].into();
+        commit_batch(&conn, &mut pending);
+        assert!(matches!(answer(&ra), Err(StoreError::Other(_))));
+        match answer(&rabort) {
+            Err(StoreError::Other(e)) => assert_eq!(e.to_string(), "disk full"),
+            other => panic!("expected its own error, got {other:?}"),
+        }
+        assert_eq!(pending.len(), 1, "carol waits for the next batch");
+        assert!(rc.try_recv().is_err(), "carol is not answered yet");
+        assert!(names(&conn).is_empty());
+        commit_batch(&conn, &mut pending);
+        assert!(answer(&rc).is_ok());
+        assert_eq!(names(&conn), ["carol"]);
+    }
+
+    #[test]
+    fn a_batch_takes_at_most_max_batch_writes() {
+        let conn = db();
+        let mut pending = VecDeque::new();
+        let mut answers = Vec::new();
+        for i in 0..MAX_BATCH + 3 {
+            let (j, r) = job(move |conn: &Connection| {
+                conn.execute("INSERT INTO t (name) VALUES (?1)", params![format!("n{i}")])
+                    .map_err(StoreError::other)
+            });
+            pending.push_back(j);
+            answers.push(r);
+        }
+        commit_batch(&conn, &mut pending);
+        assert_eq!(pending.len(), 3);
+        assert_eq!(names(&conn).len(), MAX_BATCH);
+        assert!(answers[MAX_BATCH - 1].try_recv().is_ok());
+        assert!(answers[MAX_BATCH].try_recv().is_err());
+        commit_batch(&conn, &mut pending);
+        assert!(pending.is_empty());
+        assert_eq!(names(&conn).len(), MAX_BATCH + 3);
+    }
+
+    #[test]
+    fn a_panic_does_not_stop_the_thread_and_drop_joins_it() {
+        let conn = Arc::new(Mutex::new(db()));
+        let writer = Writer::start(Arc::clone(&conn)).expect("start");
+        let panicked = writer.write(|_: &Connection| -> StoreResult<()> { panic!("boom") });
+        assert!(matches!(panicked, Err(StoreError::Other(_))));
+        let id = writer
+            .write(|conn: &Connection| {
+                conn.execute("INSERT INTO t (name) VALUES ('after')", [])
+                    .map_err(StoreError::other)?;
+                Ok(conn.last_insert_rowid())
+            })
+            .expect("the thread carries on");
+        assert_eq!(id, 1);
+        drop(writer);
+        // The thread held the other reference to the connection until joined.
+        assert_eq!(Arc::strong_count(&conn), 1);
+        assert_eq!(names(&conn.lock()), ["after"]);
+    }
+
+    #[test]
+    fn many_threads_share_batches_and_every_write_is_answered() {
+        const THREADS: usize = 16;
+        const EACH: usize = 50;
+        let conn = Arc::new(Mutex::new(db()));
+        let writer = Writer::start(Arc::clone(&conn)).expect("start");
+        let start = std::sync::Barrier::new(THREADS);
+        let ok = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|t| {
+                    let (writer, start) = (&writer, &start);
+                    s.spawn(move || {
+                        start.wait();
+                        let mut ok = 0;
+                        for i in 0..EACH {
+                            // Threads t and t ^ 1 race for the same names.
+                            let name = format!("n{}-{i}", t / 2);
+                            let r = writer.write(move |conn: &Connection| {
+                                conn.execute("INSERT INTO t (name) VALUES (?1)", params![name])
+                                    .map_err(StoreError::other)
+                            });
+                            ok += usize::from(r.is_ok());
+                        }
+                        ok
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .sum::<usize>()
+        });
+        drop(writer);
+        let stored = names(&conn.lock());
+        assert_eq!(ok, THREADS / 2 * EACH, "one write per name succeeded");
+        assert_eq!(stored.len(), ok);
+        let distinct: std::collections::HashSet<_> = stored.iter().collect();
+        assert_eq!(distinct.len(), stored.len());
     }
 }
