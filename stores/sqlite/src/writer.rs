@@ -144,7 +144,8 @@ impl Writer {
 
     /// Queue `work` for the writer thread and wait until its batch has been
     /// committed (or has failed). `work` runs in a transaction that other
-    /// writes share; its changes are rolled back if it returns an error.
+    /// writes share; its changes are rolled back if it returns an error. It
+    /// must not call `write` itself (it would wait for its own batch).
     pub(crate) fn write<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
@@ -513,7 +514,7 @@ mod tests {
     }
 
     #[test]
-    fn many_threads_share_batches_and_every_write_is_answered() {
+    fn concurrent_writes_each_get_their_own_answer_one_winner_per_name() {
         const THREADS: usize = 16;
         const EACH: usize = 50;
         let conn = Arc::new(Mutex::new(db()));
