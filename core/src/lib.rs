@@ -135,11 +135,12 @@ pub mod schema;
 mod server;
 pub mod store;
 pub mod time;
+mod view;
 
 pub use auth::{Authenticator, Principal, StaticTokens, TrustedTenant};
 pub use error::{Result, ScimError, ScimType};
 pub use events::{Event, EventHandler, EventKind};
-pub use log::{LogEntry, LogQuery, MemoryLog, Outcome, ProvisioningLog};
+pub use log::{BatchingLog, LogEntry, LogQuery, MemoryLog, Outcome, ProvisioningLog};
 pub use policy::{DeletionPolicy, GroupPolicy, HiddenState, LinkPolicy, Policies};
 pub use protocol::SCIM_CONTENT_TYPE;
 pub use schema::{ResourceKind, UnknownAttributes};

@@ -6,8 +6,12 @@
 //! Entries never contain tokens, passwords or resource bodies.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use serde_json::{Value, json};
 
 use crate::schema::ResourceKind;
@@ -156,6 +160,12 @@ impl LogQuery {
 pub trait ProvisioningLog: Send + Sync + 'static {
     /// Record one entry.
     fn record(&self, entry: &LogEntry) -> StoreResult<()>;
+    /// Record several entries, in order. The default records them one by one;
+    /// a database log should write them in one transaction (what
+    /// [`BatchingLog`] relies on).
+    fn record_batch(&self, entries: &[LogEntry]) -> StoreResult<()> {
+        entries.iter().try_for_each(|e| self.record(e))
+    }
     /// Entries matching the query, newest first.
     fn query(&self, query: &LogQuery) -> StoreResult<Vec<LogEntry>>;
     /// Delete entries older than `before`; returns how many.
@@ -211,5 +221,305 @@ impl ProvisioningLog for MemoryLog {
         let n = e.len();
         e.retain(|x| x.time.as_str() >= before);
         Ok(n - e.len())
+    }
+}
+
+/// What the writer thread of a [`BatchingLog`] receives.
+enum Message {
+    Entry(Box<LogEntry>),
+    /// Answer once everything sent before has been written.
+    Flush(SyncSender<()>),
+}
+
+/// The most entries written in one [`ProvisioningLog::record_batch`] call.
+const MAX_BATCH: usize = 512;
+
+/// A [`ProvisioningLog`] that writes in the background, in batches.
+///
+/// [`record`](ProvisioningLog::record) only queues the entry; one writer thread
+/// takes everything queued and writes it with one
+/// [`record_batch`](ProvisioningLog::record_batch) call (one transaction in a
+/// database log). A request then no longer waits for the log's disk write, and
+/// many requests share one commit.
+///
+/// * **Reads see every earlier write**: [`query`](ProvisioningLog::query),
+///   [`prune`](ProvisioningLog::prune) and [`BatchingLog::flush`] first wait
+///   until everything queued before them is written.
+/// * **Backpressure, not loss**: the queue is bounded; when the writer falls
+///   behind, `record` waits for room.
+/// * **What can be lost**: entries still queued when the process is killed
+///   (normally milliseconds' worth). A failed batch write is logged (`tracing`
+///   error with the number of entries) and counted in
+///   [`BatchingLog::failed`]; it is not retried.
+/// * Dropping the log writes what is queued and joins the thread.
+pub struct BatchingLog {
+    inner: Arc<dyn ProvisioningLog>,
+    sender: Mutex<Option<SyncSender<Message>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    failed: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for BatchingLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchingLog")
+            .field("failed", &self.failed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl BatchingLog {
+    /// Write to `inner` from a background thread, with a queue of `capacity`
+    /// entries (at least 1).
+    ///
+    /// # Errors
+    ///
+    /// The thread cannot be started.
+    pub fn new(inner: Arc<dyn ProvisioningLog>, capacity: usize) -> std::io::Result<Self> {
+        let (sender, receiver) = sync_channel(capacity.max(1));
+        let failed = Arc::new(AtomicU64::new(0));
+        let writer = {
+            let inner = Arc::clone(&inner);
+            let failed = Arc::clone(&failed);
+            std::thread::Builder::new()
+                .name("scimkit-log".into())
+                .spawn(move || write_loop(&*inner, &receiver, &failed))?
+        };
+        Ok(Self {
+            inner,
+            sender: Mutex::new(Some(sender)),
+            writer: Mutex::new(Some(writer)),
+            failed,
+        })
+    }
+
+    /// Wait until every entry recorded so far has been written (or its batch
+    /// has failed).
+    pub fn flush(&self) {
+        let (tx, rx) = sync_channel(1);
+        let sent = self
+            .sender
+            .lock()
+            .as_ref()
+            .is_some_and(|s| s.send(Message::Flush(tx)).is_ok());
+        if sent {
+            // The writer answers after the batch that holds earlier entries; an
+            // error means it is gone, and so is anything to wait for.
+            let _ = rx.recv();
+        }
+    }
+
+    /// Entries that could not be written (their batch failed) since the start.
+    pub fn failed(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// The log written to.
+    pub fn inner(&self) -> &Arc<dyn ProvisioningLog> {
+        &self.inner
+    }
+}
+
+fn write_loop(inner: &dyn ProvisioningLog, receiver: &Receiver<Message>, failed: &AtomicU64) {
+    let mut batch: Vec<LogEntry> = Vec::new();
+    let mut waiting: Vec<SyncSender<()>> = Vec::new();
+    // Ends when every sender is gone and the queue is empty.
+    while let Ok(first) = receiver.recv() {
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Entry(e) => batch.push(*e),
+                Message::Flush(done) => waiting.push(done),
+            }
+            if batch.len() < MAX_BATCH {
+                next = receiver.try_recv().ok();
+            }
+        }
+        if !batch.is_empty() {
+            // A panicking log must not take the writer (and every later entry)
+            // with it.
+            let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                inner.record_batch(&batch)
+            }));
+            let error = match written {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(_) => Some("the log panicked".to_owned()),
+            };
+            if let Some(error) = error {
+                failed.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                tracing::error!(entries = batch.len(), %error, "provisioning log entries could not be written");
+            }
+            batch.clear();
+        }
+        for done in waiting.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
+
+impl ProvisioningLog for BatchingLog {
+    fn record(&self, entry: &LogEntry) -> StoreResult<()> {
+        let sender = self.sender.lock().clone();
+        match sender {
+            Some(s) => s
+                .send(Message::Entry(Box::new(entry.clone())))
+                .map_err(|_| {
+                    crate::store::StoreError::other("the provisioning log writer has stopped")
+                }),
+            None => self.inner.record(entry),
+        }
+    }
+
+    fn query(&self, query: &LogQuery) -> StoreResult<Vec<LogEntry>> {
+        self.flush();
+        self.inner.query(query)
+    }
+
+    fn prune(&self, before: &str) -> StoreResult<usize> {
+        self.flush();
+        self.inner.prune(before)
+    }
+}
+
+impl Drop for BatchingLog {
+    fn drop(&mut self) {
+        // Closing the queue ends the writer after it has written what is queued.
+        self.sender.lock().take();
+        if let Some(writer) = self.writer.lock().take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    fn entry(i: usize) -> LogEntry {
+        LogEntry {
+            time: format!("2026-11-23T00:00:{:02}.{i:06}Z", i % 60),
+            tenant: "t".into(),
+            token_id: "k".into(),
+            request_id: format!("r{i}"),
+            method: "POST".into(),
+            path: "/Users".into(),
+            operation: "create".into(),
+            resource_type: Some(ResourceKind::User),
+            resource_id: Some(format!("u{i}")),
+            name: None,
+            status: 201,
+            outcome: Outcome::Success,
+            scim_type: None,
+            detail: None,
+        }
+    }
+
+    /// A log that counts batch calls, and fails or panics on request.
+    #[derive(Default)]
+    struct Probe {
+        log: MemoryLog,
+        batches: AtomicUsize,
+        fail: std::sync::atomic::AtomicBool,
+        panic: std::sync::atomic::AtomicBool,
+    }
+
+    impl ProvisioningLog for Probe {
+        fn record(&self, e: &LogEntry) -> StoreResult<()> {
+            self.log.record(e)
+        }
+        fn record_batch(&self, entries: &[LogEntry]) -> StoreResult<()> {
+            self.batches.fetch_add(1, Ordering::SeqCst);
+            assert!(!self.panic.load(Ordering::SeqCst), "probe panics");
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(crate::store::StoreError::other("disk full"));
+            }
+            entries.iter().try_for_each(|e| self.log.record(e))
+        }
+        fn query(&self, q: &LogQuery) -> StoreResult<Vec<LogEntry>> {
+            self.log.query(q)
+        }
+        fn prune(&self, before: &str) -> StoreResult<usize> {
+            self.log.prune(before)
+        }
+    }
+
+    fn all(log: &dyn ProvisioningLog) -> Vec<LogEntry> {
+        log.query(&LogQuery {
+            limit: 100_000,
+            ..LogQuery::default()
+        })
+        .expect("query")
+    }
+
+    #[test]
+    fn batching_log_loses_nothing_and_reads_its_writes() {
+        let probe = Arc::new(Probe::default());
+        let log = Arc::new(BatchingLog::new(probe.clone(), 64).expect("thread"));
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let log = &log;
+                s.spawn(move || {
+                    for i in 0..500 {
+                        log.record(&entry(t * 1000 + i)).expect("record");
+                    }
+                });
+            }
+        });
+        // A read right after the writes sees all of them.
+        let seen = all(&*log);
+        assert_eq!(seen.len(), 4000);
+        // Each thread's entries stay in order (newest first in the answer).
+        let mine: Vec<String> = seen
+            .iter()
+            .rev()
+            .filter(|e| e.request_id.len() == 5 && e.request_id.starts_with("r3"))
+            .map(|e| e.request_id.clone())
+            .collect();
+        let expected: Vec<String> = (0..500).map(|i| format!("r{}", 3000 + i)).collect();
+        assert_eq!(mine, expected);
+        // Writes were batched (the queue holds 64: fewer calls than entries).
+        assert!(probe.batches.load(Ordering::SeqCst) < 4000);
+        assert_eq!(log.failed(), 0);
+    }
+
+    #[test]
+    fn dropping_a_batching_log_writes_what_is_queued() {
+        let probe = Arc::new(Probe::default());
+        let log = BatchingLog::new(probe.clone(), 1000).expect("thread");
+        for i in 0..700 {
+            log.record(&entry(i)).expect("record");
+        }
+        drop(log);
+        assert_eq!(all(&*probe).len(), 700);
+    }
+
+    #[test]
+    fn failed_and_panicking_batches_are_counted_and_the_writer_goes_on() {
+        let probe = Arc::new(Probe::default());
+        let log = BatchingLog::new(probe.clone(), 16).expect("thread");
+        probe.fail.store(true, Ordering::SeqCst);
+        log.record(&entry(1)).expect("queued");
+        log.flush();
+        assert_eq!(log.failed(), 1);
+        probe.fail.store(false, Ordering::SeqCst);
+        probe.panic.store(true, Ordering::SeqCst);
+        log.record(&entry(2)).expect("queued");
+        log.flush();
+        assert_eq!(log.failed(), 2);
+        probe.panic.store(false, Ordering::SeqCst);
+        log.record(&entry(3)).expect("queued");
+        let seen = all(&log);
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].request_id, "r3");
+        assert_eq!(log.prune("9999").expect("prune"), 1);
+    }
+
+    #[test]
+    fn the_default_record_batch_records_each_entry() {
+        let log = MemoryLog::new(10);
+        log.record_batch(&[entry(1), entry(2)]).expect("batch");
+        assert_eq!(all(&log).len(), 2);
     }
 }

@@ -31,6 +31,8 @@ pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) body: Option<Value>,
+    /// A body already serialised (single-resource reads); `body` is then `None`.
+    raw: Option<Vec<u8>>,
     pub(crate) headers: Vec<(header::HeaderName, String)>,
 }
 
@@ -47,6 +49,17 @@ impl Reply {
         Self {
             status,
             body: Some(body),
+            raw: None,
+            headers: Vec::new(),
+        }
+    }
+
+    /// A JSON body serialised by the caller.
+    fn raw_json(status: u16, body: Vec<u8>) -> Self {
+        Self {
+            status,
+            body: None,
+            raw: Some(body),
             headers: Vec::new(),
         }
     }
@@ -55,6 +68,7 @@ impl Reply {
         Self {
             status,
             body: None,
+            raw: None,
             headers: Vec::new(),
         }
     }
@@ -79,14 +93,23 @@ impl Reply {
     }
 
     fn into_http(self) -> Response<Bytes> {
-        let body = match &self.body {
-            Some(v) => Bytes::from(serde_json::to_vec(v).unwrap_or_default()),
-            None => Bytes::new(),
+        let has_body = self.body.is_some() || self.raw.is_some();
+        let body = match (&self.body, self.raw) {
+            (Some(v), _) => {
+                // Room for a typical resource up front: no regrowth while writing.
+                let mut out = Vec::with_capacity(2048);
+                match serde_json::to_writer(&mut out, v) {
+                    Ok(()) => Bytes::from(out),
+                    Err(_) => Bytes::new(),
+                }
+            }
+            (None, Some(raw)) => Bytes::from(raw),
+            (None, None) => Bytes::new(),
         };
         let mut resp = Response::new(body);
         *resp.status_mut() =
             StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if self.body.is_some() {
+        if has_body {
             resp.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static(SCIM_CONTENT_TYPE),
@@ -832,12 +855,46 @@ impl ScimServer {
         } else {
             Members::Include
         };
-        let stored = self.load(ctx, kind, id, members)?;
+        let shared = self
+            .inner
+            .store
+            .get_shared(ctx, kind, id, members)
+            .map_err(|e| store_error(ctx, kind, id, e))?
+            .ok_or_else(|| ScimError::not_found(kind.as_str(), id))?;
         if let Some(p) = Precondition::from_header(call.headers, header::IF_NONE_MATCH) {
-            if p.matches(stored.version) {
-                return Ok(Reply::empty(304).header(header::ETAG, etag(stored.version)));
+            if p.matches(shared.version) {
+                return Ok(Reply::empty(304).header(header::ETAG, etag(shared.version)));
             }
         }
+        let tag = etag(shared.version);
+        if proj.attributes.is_empty() && proj.excluded.is_empty() && !crate::view::disabled() {
+            // The common read: rendered from the shared resource, no copy.
+            let rs = self.schema(kind);
+            let groups = if kind == ResourceKind::User && proj.wants(rs, "groups") {
+                self.user_groups(call, ctx, &shared.id)
+            } else {
+                None
+            };
+            let location = self.location(call, kind, &shared.id);
+            let view = crate::view::ResourceView::new(
+                rs,
+                &shared.resource,
+                &shared.id,
+                &location,
+                &tag,
+                kind.as_str(),
+                &call.base_url,
+                groups.as_ref(),
+            );
+            if let Some(view) = view {
+                return Ok(Reply::raw_json(200, view.to_vec()).header(header::ETAG, tag));
+            }
+        }
+        let stored = Stored {
+            id: shared.id,
+            resource: Arc::unwrap_or_clone(shared.resource),
+            version: shared.version,
+        };
         Ok(self.resource_reply(call, ctx, kind, 200, stored, &proj))
     }
 

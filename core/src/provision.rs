@@ -609,16 +609,24 @@ impl ScimServer {
     /// list it as a member (one indexed query). A store failure leaves it out
     /// (logged): the user itself was read fine.
     pub(crate) fn attach_groups(&self, call: &Call<'_>, ctx: &Ctx, id: &str, user: &mut Value) {
+        if let (Some(groups), Some(o)) = (self.user_groups(call, ctx, id), user.as_object_mut()) {
+            o.insert("groups".into(), groups);
+        }
+    }
+
+    /// The `groups` attribute of user `id` (RFC 7643 §4.1.2), or `None` when it
+    /// is in no group (or groups are not provisioned).
+    pub(crate) fn user_groups(&self, call: &Call<'_>, ctx: &Ctx, id: &str) -> Option<Value> {
         if matches!(
             call.policies.groups,
             GroupPolicy::Refuse | GroupPolicy::Ignore
         ) {
-            return;
+            return None;
         }
         let rs = self.inner.registry.get(ResourceKind::Group);
         let Ok(filter) = crate::filter::resolve(&eq_filter("members", Some("value"), id), rs)
         else {
-            return;
+            return None;
         };
         let q = Query::all(Arc::clone(rs))
             .filter(Some(filter))
@@ -637,13 +645,12 @@ impl ScimServer {
                         })
                     })
                     .collect();
-                if let Some(o) = user.as_object_mut() {
-                    o.insert("groups".into(), Value::Array(groups));
-                }
+                Some(Value::Array(groups))
             }
-            Ok(_) => {}
+            Ok(_) => None,
             Err(e) => {
-                tracing::warn!(request_id = %ctx.request_id, error = %e.detail(), "could not read a user's groups")
+                tracing::warn!(request_id = %ctx.request_id, error = %e.detail(), "could not read a user's groups");
+                None
             }
         }
     }

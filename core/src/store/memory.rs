@@ -2,14 +2,15 @@
 //! `parking_lot::RwLock`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use parking_lot::RwLock;
 use serde_json::Value;
 
 use super::{
-    Ctx, Member, MemberChange, Members, Page, Query, StoreError, StoreResult, Stored, UserStore,
-    paginate, unique_key,
+    Ctx, Member, MemberChange, Members, Page, Query, SharedStored, StoreError, StoreResult, Stored,
+    UserStore, paginate, unique_key,
 };
 use crate::filter::{CompValue, CompareOp, Filter};
 use crate::schema::ResourceKind;
@@ -37,23 +38,25 @@ struct Tenant {
     member_of: HashMap<String, HashSet<String>>,
 }
 
+/// Resources are behind an `Arc` so that a read can share them
+/// ([`UserStore::get_shared`]); a write replaces the `Arc`.
 #[derive(Debug)]
 struct Entry {
-    resource: Value,
+    resource: Arc<Value>,
     version: u64,
 }
 
 #[derive(Debug)]
 struct GroupEntry {
     /// The group without `members`.
-    resource: Value,
+    resource: Arc<Value>,
     members: IndexMap<String, Member>,
     version: u64,
 }
 
 impl GroupEntry {
     fn materialize(&self, id: &str, members: Members) -> Stored {
-        let mut resource = self.resource.clone();
+        let mut resource = Value::clone(&self.resource);
         if members == Members::Include && !self.members.is_empty() {
             if let Some(obj) = resource.as_object_mut() {
                 obj.insert(
@@ -270,7 +273,7 @@ impl UserStore for MemoryStore {
                 t.users.insert(
                     id.clone(),
                     Entry {
-                        resource: resource.clone(),
+                        resource: Arc::new(resource.clone()),
                         version: 1,
                     },
                 );
@@ -287,7 +290,7 @@ impl UserStore for MemoryStore {
                     t.set_membership(&id, m, true);
                 }
                 let entry = GroupEntry {
-                    resource: bare,
+                    resource: Arc::new(bare),
                     members,
                     version: 1,
                 };
@@ -312,10 +315,38 @@ impl UserStore for MemoryStore {
         Ok(match kind {
             ResourceKind::User => t.users.get(id).map(|e| Stored {
                 id: id.to_owned(),
-                resource: e.resource.clone(),
+                resource: Value::clone(&e.resource),
                 version: e.version,
             }),
             ResourceKind::Group => t.groups.get(id).map(|g| g.materialize(id, members)),
+        })
+    }
+
+    fn get_shared(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        members: Members,
+    ) -> StoreResult<Option<SharedStored>> {
+        let tenants = self.tenants.read();
+        let Some(t) = tenants.get(&ctx.tenant) else {
+            return Ok(None);
+        };
+        let shared = |resource: &Arc<Value>, version: u64| SharedStored {
+            id: id.to_owned(),
+            resource: Arc::clone(resource),
+            version,
+        };
+        Ok(match kind {
+            ResourceKind::User => t.users.get(id).map(|e| shared(&e.resource, e.version)),
+            ResourceKind::Group => t.groups.get(id).map(|g| {
+                if members == Members::Exclude || g.members.is_empty() {
+                    shared(&g.resource, g.version)
+                } else {
+                    g.materialize(id, members).into()
+                }
+            }),
         })
     }
 
@@ -333,7 +364,11 @@ impl UserStore for MemoryStore {
             ResourceKind::User => {
                 let (old_version, old_key, old_resource) = {
                     let e = t.users.get(id).ok_or(StoreError::NotFound)?;
-                    (e.version, unique_key(kind, &e.resource), e.resource.clone())
+                    (
+                        e.version,
+                        unique_key(kind, &e.resource),
+                        Arc::clone(&e.resource),
+                    )
                 };
                 if if_version.is_some_and(|v| v != old_version) {
                     return Err(StoreError::PreconditionFailed);
@@ -358,7 +393,7 @@ impl UserStore for MemoryStore {
                 t.users.insert(
                     id.to_owned(),
                     Entry {
-                        resource: resource.clone(),
+                        resource: Arc::new(resource.clone()),
                         version,
                     },
                 );
@@ -374,7 +409,7 @@ impl UserStore for MemoryStore {
                     (
                         g.version,
                         g.members.keys().cloned().collect::<Vec<_>>(),
-                        g.resource.clone(),
+                        Arc::clone(&g.resource),
                     )
                 };
                 if if_version.is_some_and(|v| v != old_version) {
@@ -390,7 +425,7 @@ impl UserStore for MemoryStore {
                     t.set_membership(id, m, true);
                 }
                 let entry = GroupEntry {
-                    resource: bare,
+                    resource: Arc::new(bare),
                     members,
                     version: old_version + 1,
                 };
@@ -441,7 +476,7 @@ impl UserStore for MemoryStore {
                 if let Some(g) = t.groups.get_mut(&gid) {
                     g.members.swap_remove(id);
                     g.version += 1;
-                    set_last_modified(&mut g.resource, &now);
+                    set_last_modified(Arc::make_mut(&mut g.resource), &now);
                 }
             }
         }
@@ -513,7 +548,7 @@ impl UserStore for MemoryStore {
                     let e = &t.users[id];
                     Stored {
                         id: id.to_owned(),
-                        resource: e.resource.clone(),
+                        resource: Value::clone(&e.resource),
                         version: e.version,
                     }
                 }
@@ -583,7 +618,7 @@ impl UserStore for MemoryStore {
             }
         }
         g.version += 1;
-        set_last_modified(&mut g.resource, &change.last_modified);
+        set_last_modified(Arc::make_mut(&mut g.resource), &change.last_modified);
         let stored = g.materialize(group_id, Members::Exclude);
         for r in removed {
             t.set_membership(group_id, &r, false);

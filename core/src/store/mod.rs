@@ -89,6 +89,28 @@ pub struct Stored {
     pub version: u64,
 }
 
+/// A stored resource shared with the store rather than copied out of it, from
+/// [`UserStore::get_shared`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedStored {
+    /// The resource id.
+    pub id: String,
+    /// The resource JSON (canonical form), possibly also held by the store.
+    pub resource: Arc<Value>,
+    /// The version the store assigned.
+    pub version: u64,
+}
+
+impl From<Stored> for SharedStored {
+    fn from(s: Stored) -> Self {
+        Self {
+            id: s.id,
+            resource: Arc::new(s.resource),
+            version: s.version,
+        }
+    }
+}
+
 /// Whether a Group read should include `members`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Members {
@@ -405,6 +427,20 @@ pub trait UserStore: Send + Sync + 'static {
         members: Members,
     ) -> StoreResult<Option<Stored>>;
 
+    /// [`UserStore::get`] for a store that keeps resources behind an `Arc`: it
+    /// may hand out a reference instead of a copy (the engine renders single
+    /// reads from it without copying). The default calls `get`; implement it
+    /// only if the store can share. Same semantics as `get`.
+    fn get_shared(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        members: Members,
+    ) -> StoreResult<Option<SharedStored>> {
+        Ok(self.get(ctx, kind, id, members)?.map(SharedStored::from))
+    }
+
     /// Replace a resource entirely (for a Group, including its members). With
     /// `if_version`, fail with [`StoreError::PreconditionFailed`] unless the stored
     /// version equals it. [`StoreError::NotFound`] if absent.
@@ -485,6 +521,15 @@ impl<S: UserStore + ?Sized> UserStore for Arc<S> {
         m: Members,
     ) -> StoreResult<Option<Stored>> {
         (**self).get(ctx, kind, id, m)
+    }
+    fn get_shared(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        m: Members,
+    ) -> StoreResult<Option<SharedStored>> {
+        (**self).get_shared(ctx, kind, id, m)
     }
     fn replace(
         &self,

@@ -1,0 +1,448 @@
+//! Rendering a stored resource straight into response bytes, without copying it.
+//!
+//! The general renderer (`ScimServer::render`) takes the stored resource by
+//! value, edits it (`schemas`, `id`, `meta`, `members.$ref`, `groups`, hidden
+//! attributes) and serialises the result. For a single-resource read with the
+//! default projection (no `attributes` / `excludedAttributes`) — the request
+//! Entra and most clients send — [`ResourceView`] writes the same JSON, key for
+//! key and in the same order, while borrowing the stored resource: the store can
+//! hand out a shared reference ([`UserStore::get_shared`]) and nothing is cloned.
+//!
+//! [`ResourceView::new`] declines (returns `None`) whenever the resource has a
+//! shape the view does not reproduce exactly; the caller then uses the general
+//! renderer. The tests at the bottom compare both renderers byte for byte.
+//!
+//! [`UserStore::get_shared`]: crate::store::UserStore::get_shared
+
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::{Map, Value};
+
+use crate::schema::{Attribute, ResourceSchema, Returned};
+
+/// Names dropped by the default projection (`returned: never` or `request`).
+fn hidden_names(attrs: &[Attribute]) -> impl Iterator<Item = &str> {
+    attrs
+        .iter()
+        .filter(|a| matches!(a.returned, Returned::Never | Returned::Request))
+        .map(|a| a.name.as_str())
+}
+
+/// Whether an attribute has `returned: never` sub-attributes (which the default
+/// projection strips from inside its values: left to the general renderer).
+fn has_never_sub(a: &Attribute) -> bool {
+    a.sub_attributes
+        .iter()
+        .any(|s| s.returned == Returned::Never)
+}
+
+/// A stored resource as the response body of a single-resource read.
+pub(crate) struct ResourceView<'a> {
+    rs: &'a ResourceSchema,
+    obj: &'a Map<String, Value>,
+    id: &'a str,
+    location: &'a str,
+    version: &'a str,
+    resource_type: &'a str,
+    base_url: &'a str,
+    /// The user's computed `groups` (replacing a stored one in place, or
+    /// appended), if any.
+    groups: Option<&'a Value>,
+    /// Core (and common) attribute names the default projection drops.
+    hidden: Vec<&'a str>,
+    /// Per present extension: its URN and the attribute names it drops.
+    ext_hidden: Vec<(&'a str, Vec<&'a str>)>,
+}
+
+impl<'a> ResourceView<'a> {
+    /// A view of `resource`, or `None` if only the general renderer renders it
+    /// exactly (not an object; no `schemas`, `id` or a `meta` object; an
+    /// attribute with `returned: never` sub-attributes in the schema).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        rs: &'a ResourceSchema,
+        resource: &'a Value,
+        id: &'a str,
+        location: &'a str,
+        version: &'a str,
+        resource_type: &'a str,
+        base_url: &'a str,
+        groups: Option<&'a Value>,
+    ) -> Option<Self> {
+        let obj = resource.as_object()?;
+        if !obj.contains_key("schemas") || !obj.contains_key("id") {
+            return None;
+        }
+        if !obj.get("meta").is_some_and(Value::is_object) {
+            return None;
+        }
+        let core = rs.common().iter().chain(&rs.core.attributes);
+        if core.clone().any(has_never_sub)
+            || rs
+                .extensions
+                .iter()
+                .any(|e| e.schema.attributes.iter().any(has_never_sub))
+        {
+            return None;
+        }
+        let hidden = hidden_names(rs.common())
+            .chain(hidden_names(&rs.core.attributes))
+            .collect();
+        let ext_hidden = rs
+            .extensions
+            .iter()
+            .filter(|e| obj.get(&e.schema.id).is_some_and(Value::is_object))
+            .map(|e| {
+                (
+                    e.schema.id.as_str(),
+                    hidden_names(&e.schema.attributes).collect(),
+                )
+            })
+            .filter(|(_, names): &(&str, Vec<&str>)| !names.is_empty())
+            .collect();
+        Some(Self {
+            rs,
+            obj,
+            id,
+            location,
+            version,
+            resource_type,
+            base_url,
+            groups,
+            hidden,
+            ext_hidden,
+        })
+    }
+
+    /// The JSON text.
+    pub(crate) fn to_vec(&self) -> Vec<u8> {
+        // Most resources are under 2 KB: one allocation, no regrowth.
+        let mut out = Vec::with_capacity(2048);
+        // Serialising borrowed `Value`s and strings cannot fail.
+        if serde_json::to_writer(&mut out, self).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+impl Serialize for ResourceView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        let mut groups_done = self.groups.is_none();
+        for (k, v) in self.obj {
+            match k.as_str() {
+                crate::policy::INTERNAL_KEY => {}
+                _ if self.hidden.contains(&k.as_str()) => {}
+                "schemas" => map.serialize_entry(k, &Schemas(self))?,
+                "id" => map.serialize_entry(k, self.id)?,
+                "meta" => map.serialize_entry(k, &Meta(self, v))?,
+                "groups" if self.groups.is_some() => {
+                    map.serialize_entry(k, &self.groups)?;
+                    groups_done = true;
+                }
+                "members" if v.is_array() => map.serialize_entry(k, &MembersView(self, v))?,
+                _ => match self.ext_hidden.iter().find(|(urn, _)| *urn == k) {
+                    Some((_, names)) => map.serialize_entry(k, &Without(v, names))?,
+                    None => map.serialize_entry(k, v)?,
+                },
+            }
+        }
+        if !groups_done {
+            map.serialize_entry("groups", &self.groups)?;
+        }
+        map.end()
+    }
+}
+
+/// `schemas`: the core schema and the extensions present.
+struct Schemas<'v, 'a>(&'v ResourceView<'a>);
+
+impl Serialize for Schemas<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let view = self.0;
+        let mut seq = s.serialize_seq(None)?;
+        seq.serialize_element(&view.rs.core.id)?;
+        for e in &view.rs.extensions {
+            if view.obj.contains_key(&e.schema.id) {
+                seq.serialize_element(&e.schema.id)?;
+            }
+        }
+        seq.end()
+    }
+}
+
+/// `meta` with `resourceType`, `location` and `version` set (in place when
+/// stored, else appended in that order).
+struct Meta<'v, 'a>(&'v ResourceView<'a>, &'v Value);
+
+impl Serialize for Meta<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let view = self.0;
+        let set = [
+            ("resourceType", view.resource_type),
+            ("location", view.location),
+            ("version", view.version),
+        ];
+        let mut map = s.serialize_map(None)?;
+        let stored = self.1.as_object();
+        for (k, v) in stored.into_iter().flatten() {
+            match set.iter().find(|(name, _)| name == k) {
+                Some((_, value)) => map.serialize_entry(k, value)?,
+                None => map.serialize_entry(k, v)?,
+            }
+        }
+        for (name, value) in set {
+            if !stored.is_some_and(|m| m.contains_key(name)) {
+                map.serialize_entry(name, value)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// `members` with each member's `$ref` (RFC 7643 §4.2) filled in when missing.
+struct MembersView<'v, 'a>(&'v ResourceView<'a>, &'v Value);
+
+impl Serialize for MembersView<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let items = self.1.as_array().map(Vec::as_slice).unwrap_or_default();
+        let mut seq = s.serialize_seq(Some(items.len()))?;
+        for item in items {
+            match item.as_object() {
+                Some(m) if !m.contains_key("$ref") => {
+                    match m.get("value").and_then(Value::as_str) {
+                        Some(value) => seq.serialize_element(&Member(self.0, m, value))?,
+                        None => seq.serialize_element(item)?,
+                    }
+                }
+                _ => seq.serialize_element(item)?,
+            }
+        }
+        seq.end()
+    }
+}
+
+struct Member<'v, 'a>(&'v ResourceView<'a>, &'v Map<String, Value>, &'v str);
+
+impl Serialize for Member<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let endpoint = if self.1.get("type").and_then(Value::as_str) == Some("Group") {
+            "Groups"
+        } else {
+            "Users"
+        };
+        let mut map = s.serialize_map(Some(self.1.len() + 1))?;
+        for (k, v) in self.1 {
+            map.serialize_entry(k, v)?;
+        }
+        map.serialize_entry(
+            "$ref",
+            &format_args!("{}/{endpoint}/{}", self.0.base_url, self.2),
+        )?;
+        map.end()
+    }
+}
+
+/// An object without some keys.
+struct Without<'v>(&'v Value, &'v [&'v str]);
+
+impl Serialize for Without<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Some(obj) = self.0.as_object() else {
+            return self.0.serialize(s);
+        };
+        let mut map = s.serialize_map(None)?;
+        for (k, v) in obj {
+            if !self.1.contains(&k.as_str()) {
+                map.serialize_entry(k, v)?;
+            }
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests switch the view off to compare it with the general renderer.
+    static OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether single reads must use the general renderer (tests only).
+pub(crate) fn disabled() -> bool {
+    #[cfg(test)]
+    return OFF.with(std::cell::Cell::get);
+    #[cfg(not(test))]
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use serde_json::json;
+
+    use super::OFF;
+    use crate::schema::{AttrType, Attribute, Mutability, Returned, Schema};
+    use crate::{MemoryStore, ScimServer};
+
+    const EXT: &str = "urn:example:params:scim:schemas:extension:view:2.0:User";
+
+    fn server(never_sub: bool) -> ScimServer {
+        let mut attrs = vec![
+            Attribute::new("pinCode", AttrType::String)
+                .returned(Returned::Never)
+                .mutability(Mutability::WriteOnly),
+            Attribute::new("audit", AttrType::String).returned(Returned::Request),
+            Attribute::new("tier", AttrType::Integer),
+        ];
+        if never_sub {
+            attrs.push(
+                Attribute::new("devices", AttrType::Complex)
+                    .multi()
+                    .subs(vec![
+                        Attribute::new("value", AttrType::String),
+                        Attribute::new("secret", AttrType::String).returned(Returned::Never),
+                    ]),
+            );
+        }
+        ScimServer::builder()
+            .store(MemoryStore::new())
+            .token("t", "acme")
+            .user_extension(Schema::new(EXT, "View", attrs), false)
+            .build()
+            .expect("server")
+    }
+
+    fn call(
+        s: &ScimServer,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, Vec<u8>, Option<String>) {
+        let req = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", "Bearer t")
+            .header("content-type", "application/scim+json")
+            .header("host", "scim.example.com")
+            .body(Bytes::from(body.map(|b| b.to_string()).unwrap_or_default()))
+            .expect("request");
+        let resp = s.handle(req);
+        let etag = resp
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (resp.status().as_u16(), resp.body().to_vec(), etag)
+    }
+
+    fn id(body: &[u8]) -> String {
+        let v: serde_json::Value = serde_json::from_slice(body).expect("json");
+        v["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Every GET answered by the view is byte-for-byte what the general
+    /// renderer answers.
+    #[test]
+    fn the_view_renders_exactly_what_the_general_renderer_renders() {
+        for never_sub in [false, true] {
+            let s = server(never_sub);
+            let mut ext = json!({"pinCode": "1234", "audit": "x", "tier": 3});
+            if never_sub {
+                ext["devices"] = json!([{"value": "d1", "secret": "s"}]);
+            }
+            let (st, alice, _) = call(
+                &s,
+                "POST",
+                "/scim/v2/Users",
+                Some(json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", EXT],
+                    "userName": "alice", "password": "Secret-Pa55word!", "active": true,
+                    "name": {"givenName": "Alice"},
+                    "emails": [{"value": "alice@example.com", "type": "work", "primary": true}],
+                    EXT: ext,
+                })),
+            );
+            assert_eq!(st, 201, "{}", String::from_utf8_lossy(&alice));
+            let (_, bob, _) = call(
+                &s,
+                "POST",
+                "/scim/v2/Users",
+                Some(json!({"userName": "bob"})),
+            );
+            let (alice, bob) = (id(&alice), id(&bob));
+            let (_, inner, _) = call(
+                &s,
+                "POST",
+                "/scim/v2/Groups",
+                Some(json!({
+                "displayName": "Inner", "members": [{"value": alice}]})),
+            );
+            let inner = id(&inner);
+            let (st, outer, _) = call(
+                &s,
+                "POST",
+                "/scim/v2/Groups",
+                Some(json!({
+                "displayName": "Outer",
+                "members": [{"value": bob, "display": "Bob"}, {"value": inner, "type": "Group"}]})),
+            );
+            assert_eq!(st, 201);
+            let outer = id(&outer);
+            let (_, empty, _) = call(
+                &s,
+                "POST",
+                "/scim/v2/Groups",
+                Some(json!({"displayName": "Empty"})),
+            );
+            let empty = id(&empty);
+            let paths = [
+                format!("/scim/v2/Users/{alice}"),
+                format!("/scim/v2/Users/{bob}"),
+                format!("/scim/v2/Groups/{inner}"),
+                format!("/scim/v2/Groups/{outer}"),
+                format!("/scim/v2/Groups/{empty}"),
+                format!("/scim/v2/Users/{alice}?attributes=userName"),
+                format!("/scim/v2/Groups/{outer}?excludedAttributes=members"),
+            ];
+            for path in &paths {
+                let fast = call(&s, "GET", path, None);
+                OFF.with(|o| o.set(true));
+                let general = call(&s, "GET", path, None);
+                OFF.with(|o| o.set(false));
+                assert_eq!(fast.0, 200, "{path}");
+                assert_eq!(
+                    String::from_utf8_lossy(&fast.1),
+                    String::from_utf8_lossy(&general.1),
+                    "{path} (never_sub: {never_sub})"
+                );
+                assert_eq!(fast.2, general.2, "{path}");
+            }
+            // What the view must hide and add, checked directly.
+            let (_, body, _) = call(&s, "GET", &paths[0], None);
+            let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+            assert!(v.get("password").is_none());
+            assert!(v[EXT].get("pinCode").is_none() && v[EXT].get("audit").is_none());
+            assert_eq!(v[EXT]["tier"], 3);
+            assert_eq!(v["groups"][0]["value"], inner.as_str());
+            assert_eq!(
+                v["meta"]["location"],
+                format!("http://scim.example.com/scim/v2/Users/{alice}")
+            );
+            let (_, body, _) = call(&s, "GET", &paths[3], None);
+            let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+            let refs: Vec<&str> = v["members"]
+                .as_array()
+                .expect("members")
+                .iter()
+                .map(|m| m["$ref"].as_str().expect("$ref"))
+                .collect();
+            assert_eq!(
+                refs,
+                [
+                    format!("http://scim.example.com/scim/v2/Users/{bob}"),
+                    format!("http://scim.example.com/scim/v2/Groups/{inner}"),
+                ]
+            );
+        }
+    }
+}
