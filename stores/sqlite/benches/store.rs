@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the SQLite store at 1 000 and 100 000 users (and
-//! group members): create, get, `filter=userName eq`, and adding 50 members to
-//! a group (PATCH members → `modify_members`).
+//! group members): create (one caller, and 1/8/32 concurrent callers sharing
+//! one store, as an HTTP server's request threads do), get, `filter=userName
+//! eq`, and adding 50 members to a group (PATCH members → `modify_members`).
 //!
 //! The databases are filled with `synchronous=OFF` (set-up only) and then
 //! reopened with the default `synchronous=FULL`, which every measurement uses
@@ -8,7 +9,7 @@
 //! `cargo bench -p scimkit-sqlite -- --measurement-time 3`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
@@ -120,6 +121,29 @@ fn benches(c: &mut Criterion) {
     }
     group.finish();
 
+    // Many callers, one store (one writer connection): creates are group
+    // committed, so a flush carries the creates queued while the last one ran.
+    let mut group = c.benchmark_group("concurrent create");
+    group.throughput(Throughput::Elements(1));
+    let mut next = 20_000_000;
+    for (_, label, path) in &dbs {
+        let store = SqliteStore::open(path).expect("open");
+        for callers in [1usize, 8, 32] {
+            let id = BenchmarkId::new(
+                format!("synchronous=full, {callers} callers"),
+                format!("{label} users"),
+            );
+            group.bench_function(id, |b| {
+                b.iter_custom(|iters| {
+                    let first = next;
+                    next += usize::try_from(iters).expect("iters");
+                    create_concurrently(&store, &ctx, callers, first, iters)
+                })
+            });
+        }
+    }
+    group.finish();
+
     let mut group = c.benchmark_group("get");
     for (n, label, path) in &dbs {
         let store = SqliteStore::open(path).expect("open");
@@ -218,6 +242,47 @@ fn benches(c: &mut Criterion) {
         }
     }
     group.finish();
+}
+
+/// Create `iters` users (numbered from `first`) through `store` from
+/// `callers` threads; the time from the common start to the last create.
+fn create_concurrently(
+    store: &SqliteStore,
+    ctx: &Ctx,
+    callers: usize,
+    first: usize,
+    iters: u64,
+) -> Duration {
+    let iters = usize::try_from(iters).expect("iters");
+    let start = Barrier::new(callers + 1);
+    std::thread::scope(|s| {
+        let threads: Vec<_> = (0..callers)
+            .map(|t| {
+                let start = &start;
+                s.spawn(move || {
+                    // Thread t creates users first+t, first+t+callers, …
+                    let mine: Vec<(String, Value)> = (t..iters)
+                        .step_by(callers)
+                        .map(|k| {
+                            let id = uuid::Uuid::new_v4().to_string();
+                            let u = user(&id, first + k);
+                            (id, u)
+                        })
+                        .collect();
+                    start.wait();
+                    for (_, u) in mine {
+                        store.create(ctx, ResourceKind::User, u).expect("create");
+                    }
+                })
+            })
+            .collect();
+        start.wait();
+        let started = Instant::now();
+        for t in threads {
+            t.join().expect("caller");
+        }
+        started.elapsed()
+    })
 }
 
 mod harness {

@@ -171,3 +171,17 @@ pub(crate) fn is_id_conflict(e: &rusqlite::Error) -> bool {
         _ => false,
     }
 }
+
+/// [`store_error`] for a failure shared by every write of a batch (the
+/// transaction could not begin or commit): each caller gets its own
+/// `StoreError` with the same cause.
+pub(crate) fn shared_store_error(e: &std::sync::Arc<rusqlite::Error>) -> StoreError {
+    let source = Box::new(std::sync::Arc::clone(e));
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Unavailable {
+            retry_after: RETRY_AFTER_SECS,
+            source,
+        },
+        _ => StoreError::Other(source),
+    }
+}

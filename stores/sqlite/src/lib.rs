@@ -47,7 +47,10 @@
 //!   narrowest candidate set the indexed part selects — the answers, totals
 //!   included, are the evaluator's either way. (Only such a filter on a
 //!   member's `type` or `display` reads the candidate groups' members.)
-//! * **Writes**: one transaction per call; optimistic concurrency checked in
+//! * **Writes**: group commit — one writer thread runs the writes queued at
+//!   the same time in one transaction, each in its own savepoint (a failing
+//!   write undoes only itself), with one commit (one flush) for all of them,
+//!   and answers each call after that commit; optimistic concurrency checked in
 //!   the `UPDATE`; deleting a resource removes it from every group (bumping
 //!   those groups' versions); `busy`/`locked` become
 //!   [`StoreError::Unavailable`](scimkit::StoreError::Unavailable) (503 with
@@ -68,6 +71,7 @@ mod migrate;
 mod options;
 mod pushdown;
 mod store;
+mod writer;
 
 pub use error::{OpenError, OpenErrorKind};
 pub use options::{SqliteOptions, Synchronous};

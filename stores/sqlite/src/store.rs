@@ -3,16 +3,14 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Mutex, MutexGuard};
 use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{
-    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
-    params_from_iter,
-};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_iter};
 use scimkit::ResourceKind;
 use scimkit::store::{
     Ctx, Member, MemberChange, Members, Page, PageRequest, Query, StoreError, StoreResult, Stored,
@@ -29,6 +27,7 @@ use crate::error::{
 use crate::migrate;
 use crate::options::SqliteOptions;
 use crate::pushdown::{Cond, Translator, mentions_members};
+use crate::writer::Writer;
 
 /// The 16-byte header every SQLite database file starts with.
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
@@ -38,28 +37,66 @@ const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 /// # Threading
 ///
 /// `SqliteStore` is `Send + Sync`; share it with an `Arc` (the core implements
-/// [`UserStore`] for `Arc<S>`). Writes go through one writer connection, one
-/// transaction at a time (`BEGIN IMMEDIATE … COMMIT`); reads use a pool of
-/// reader connections and run concurrently with each other and with the writer
-/// (write-ahead logging: a read sees the last commit before it started, and a
-/// multi-statement read — count and page, a group and its members — sees one
-/// snapshot). Every call blocks its thread while SQLite works: call it from a
-/// thread that may block (the tower adapter runs store calls off the async
-/// executor).
+/// [`UserStore`] for `Arc<S>`). Every call blocks its thread while SQLite works:
+/// call it from a thread that may block (the tower adapter runs store calls off
+/// the async executor).
+///
+/// Writes (`create`, `replace`, `delete`, `modify_members`) go to one writer
+/// thread, which the store starts at open and owns the writer connection. A
+/// call queues its write and waits. The thread takes every write queued at that
+/// moment (at most 256; it never waits for more to arrive), runs them in one
+/// transaction (`BEGIN IMMEDIATE`), each in its own `SAVEPOINT`, commits once,
+/// and then answers each caller (**group commit**). So:
+///
+/// * writes run one at a time, in the order they were queued, and each sees the
+///   ones before it (of two concurrent creates of one userName, exactly one
+///   succeeds; the other fails with [`StoreError::Uniqueness`]);
+/// * a write that fails (uniqueness, version mismatch, not found, …) rolls back
+///   to its savepoint: only its own changes are undone, the others in its
+///   transaction still commit;
+/// * with k callers writing at once, one commit (one flush of the log, see
+///   below) carries up to k writes — throughput grows with the number of
+///   concurrent writers, while a single caller still waits for one flush per
+///   write;
+/// * at most 1 024 writes wait in the queue; further callers block until the
+///   thread has taken a batch;
+/// * a write that panics is answered with [`StoreError::Other`] and rolled
+///   back; the thread carries on.
+///
+/// Reads use a pool of reader connections and run concurrently with each other
+/// and with the writer (write-ahead logging: a read sees the last commit before
+/// it started, and a multi-statement read — count and page, a group and its
+/// members — sees one snapshot). With `readers(0)`, and in an in-memory store,
+/// reads use the writer connection between two batches.
+///
+/// Dropping the store closes the reader connections, lets the writer thread
+/// finish (no call can be waiting then), joins it, and closes the writer
+/// connection, which checkpoints the log into the database file. No thread
+/// outlives the store.
 ///
 /// Several processes may open the same file; they then also wait for each other
 /// up to the busy timeout, after which a call fails with
-/// [`StoreError::Unavailable`] (503 with `Retry-After`).
+/// [`StoreError::Unavailable`] (503 with `Retry-After`) — every write of a batch
+/// that could not begin gets that error.
 ///
 /// # Durability
 ///
 /// With the default [`Synchronous::Full`](crate::Synchronous::Full), a write has
-/// been flushed to disk when the call returns.
+/// been flushed to disk when the call returns successfully: the thread answers
+/// the callers of a batch only after its `COMMIT` (and the flush) succeeded. If
+/// the transaction cannot begin or its commit fails, every write of the batch
+/// fails with that error (none is acknowledged, and the transaction is rolled
+/// back). Group commit changes how many writes share a flush, not what a
+/// successful return promises.
 pub struct SqliteStore {
-    // Field order is drop order: readers close before the writer, so the last
-    // connection to close is the writer, which checkpoints the log.
+    // Field order is drop order: readers close first; then the writer thread
+    // finishes the queued writes and is joined; the last connection to close
+    // is the writer connection, which checkpoints the log.
     readers: Option<Pool<SqliteConnectionManager>>,
-    writer: Mutex<Connection>,
+    writer: Writer,
+    /// The writer connection: used by the writer thread one batch at a time,
+    /// and by reads when there are no reader connections.
+    conn: Arc<Mutex<Connection>>,
     path: Option<PathBuf>,
     busy_timeout: Duration,
 }
@@ -208,10 +245,13 @@ impl SqliteStore {
                 .map_err(|e| fail(OpenErrorKind::Pool(e)))?;
             Some(pool)
         };
+        let conn = Arc::new(Mutex::new(writer));
+        let writer = Writer::start(Arc::clone(&conn)).map_err(|e| fail(OpenErrorKind::Io(e)))?;
         tracing::debug!(path = %path.display(), readers = options.readers, "opened SQLite store");
         Ok(Self {
             readers,
-            writer: Mutex::new(writer),
+            writer,
+            conn,
             path: Some(path.to_path_buf()),
             busy_timeout: options.busy_timeout,
         })
@@ -226,9 +266,13 @@ impl SqliteStore {
         let mut conn = Connection::open_in_memory().map_err(fail)?;
         configure(&conn, &options, false).map_err(fail)?;
         migrate::migrate(&mut conn).map_err(|k| OpenError::new(path, k))?;
+        let conn = Arc::new(Mutex::new(conn));
+        let writer = Writer::start(Arc::clone(&conn))
+            .map_err(|e| OpenError::new(path, OpenErrorKind::Io(e)))?;
         Ok(Self {
             readers: None,
-            writer: Mutex::new(conn),
+            writer,
+            conn,
             path: None,
             busy_timeout: options.busy_timeout,
         })
@@ -246,7 +290,7 @@ impl SqliteStore {
     }
 
     fn lock_writer(&self) -> StoreResult<MutexGuard<'_, Connection>> {
-        self.writer
+        self.conn
             .try_lock_for(self.busy_timeout)
             .ok_or_else(|| StoreError::Unavailable {
                 retry_after: RETRY_AFTER_SECS,
@@ -254,15 +298,16 @@ impl SqliteStore {
             })
     }
 
-    /// Run `f` in a write transaction; commit if it succeeds, roll back if not.
-    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
-        let mut conn = self.lock_writer()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(store_error)?;
-        let out = f(&tx)?;
-        tx.commit().map_err(store_error)?;
-        Ok(out)
+    /// Run `f` on the writer thread, in a transaction shared with the other
+    /// writes queued at the same time (group commit, see [`crate::writer`]);
+    /// its changes are rolled back if it fails. Returns once the transaction
+    /// has committed (and, with `synchronous=FULL`, been flushed).
+    fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.writer.write(f)
     }
 
     /// Run `f` on a reader connection (the writer for an in-memory store).
@@ -345,12 +390,7 @@ fn set_last_modified(resource: &mut Value, now: &str) {
 
 /// Fail with `Uniqueness { id }` if `id` is taken by a resource of the other
 /// kind (ids are unique per tenant across kinds, as in the memory store).
-fn ensure_id_free(
-    tx: &Transaction<'_>,
-    other: ResourceKind,
-    tenant: &str,
-    id: &str,
-) -> StoreResult<()> {
+fn ensure_id_free(tx: &Connection, other: ResourceKind, tenant: &str, id: &str) -> StoreResult<()> {
     let sql = match other {
         ResourceKind::User => "SELECT 1 FROM users WHERE tenant = ?1 AND id = ?2",
         ResourceKind::Group => "SELECT 1 FROM groups WHERE tenant = ?1 AND id = ?2",
@@ -384,7 +424,7 @@ fn write_error(e: rusqlite::Error) -> StoreError {
 
 /// `(pk, version)` of a resource, if it exists in the tenant.
 fn locate(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     kind: ResourceKind,
     tenant: &str,
     id: &str,
@@ -437,7 +477,7 @@ const DELETE_MEMBERS: &str = "DELETE FROM members WHERE group_pk = ?1 AND tenant
 const SELECT_MEMBERS: &str = "SELECT member_id, type, display FROM members WHERE group_pk = ?1 AND tenant = ?2 ORDER BY member_id";
 
 fn insert_emails(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     tenant: &str,
     user_pk: i64,
     emails: &[EmailColumns],
@@ -461,7 +501,7 @@ fn insert_emails(
 }
 
 fn insert_members(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     tenant: &str,
     group_pk: i64,
     members: &[Member],
@@ -488,7 +528,7 @@ fn insert_members(
 }
 
 fn update_group(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     tenant: &str,
     pk: i64,
     version: i64,
@@ -539,7 +579,7 @@ fn load_members(conn: &Connection, tenant: &str, group_pk: i64) -> StoreResult<V
 
 /// Remove `id` from every group of the tenant it is a member of, bumping those
 /// groups' versions and `meta.lastModified`.
-fn cascade_membership(tx: &Transaction<'_>, tenant: &str, id: &str) -> StoreResult<()> {
+fn cascade_membership(tx: &Connection, tenant: &str, id: &str) -> StoreResult<()> {
     let now = scimkit::time::now();
     let key = scimkit::store::fold_case(id);
     tx.prepare_cached(
@@ -857,71 +897,92 @@ fn query_rust(
     })
 }
 
+/// A write the writer thread runs.
+type Work = Box<dyn FnOnce(&Connection) -> StoreResult<()> + Send>;
+
+/// A create, split into the write for the writer thread and what the call
+/// returns once it has committed.
+fn create_work(tenant: String, kind: ResourceKind, resource: Value) -> StoreResult<(Work, Stored)> {
+    let id = id_of(&resource)?;
+    match kind {
+        ResourceKind::User => {
+            let c = UserColumns::of(&resource);
+            let json = to_json(&resource)?;
+            let key = id.clone();
+            let work: Work = Box::new(move |tx| {
+                let (tenant, id) = (tenant.as_str(), key.as_str());
+                ensure_id_free(tx, ResourceKind::Group, tenant, id)?;
+                tx.prepare_cached(INSERT_USER)
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            tenant,
+                            id,
+                            c.user_name_key,
+                            c.external_id,
+                            c.display_name_key,
+                            c.email_key,
+                            c.active,
+                            c.created,
+                            c.last_modified,
+                            json
+                        ])
+                    })
+                    .map_err(write_error)?;
+                insert_emails(tx, tenant, tx.last_insert_rowid(), &c.emails)
+            });
+            Ok((
+                work,
+                Stored {
+                    id,
+                    resource,
+                    version: 1,
+                },
+            ))
+        }
+        ResourceKind::Group => {
+            let (mut bare, members) = split_members(resource);
+            let c = GroupColumns::of(&bare);
+            let json = to_json(&bare)?;
+            let listed: Vec<Value> = members.iter().map(Member::to_json).collect();
+            let key = id.clone();
+            let work: Work = Box::new(move |tx| {
+                let (tenant, id) = (tenant.as_str(), key.as_str());
+                ensure_id_free(tx, ResourceKind::User, tenant, id)?;
+                tx.prepare_cached(INSERT_GROUP)
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            tenant,
+                            id,
+                            c.external_id,
+                            c.display_name_key,
+                            c.created,
+                            c.last_modified,
+                            json
+                        ])
+                    })
+                    .map_err(write_error)?;
+                insert_members(tx, tenant, tx.last_insert_rowid(), &members)
+            });
+            attach_members(&mut bare, listed);
+            Ok((
+                work,
+                Stored {
+                    id,
+                    resource: bare,
+                    version: 1,
+                },
+            ))
+        }
+    }
+}
+
 // ===== UserStore =====
 
 impl UserStore for SqliteStore {
     fn create(&self, ctx: &Ctx, kind: ResourceKind, resource: Value) -> StoreResult<Stored> {
-        let id = id_of(&resource)?;
-        let tenant = ctx.tenant.as_str();
-        match kind {
-            ResourceKind::User => {
-                let c = UserColumns::of(&resource);
-                let json = to_json(&resource)?;
-                self.write(|tx| {
-                    ensure_id_free(tx, ResourceKind::Group, tenant, &id)?;
-                    tx.prepare_cached(INSERT_USER)
-                        .and_then(|mut s| {
-                            s.execute(params![
-                                tenant,
-                                id,
-                                c.user_name_key,
-                                c.external_id,
-                                c.display_name_key,
-                                c.email_key,
-                                c.active,
-                                c.created,
-                                c.last_modified,
-                                json
-                            ])
-                        })
-                        .map_err(write_error)?;
-                    insert_emails(tx, tenant, tx.last_insert_rowid(), &c.emails)
-                })?;
-                Ok(Stored {
-                    id,
-                    resource,
-                    version: 1,
-                })
-            }
-            ResourceKind::Group => {
-                let (mut bare, members) = split_members(resource);
-                let c = GroupColumns::of(&bare);
-                let json = to_json(&bare)?;
-                self.write(|tx| {
-                    ensure_id_free(tx, ResourceKind::User, tenant, &id)?;
-                    tx.prepare_cached(INSERT_GROUP)
-                        .and_then(|mut s| {
-                            s.execute(params![
-                                tenant,
-                                id,
-                                c.external_id,
-                                c.display_name_key,
-                                c.created,
-                                c.last_modified,
-                                json
-                            ])
-                        })
-                        .map_err(write_error)?;
-                    insert_members(tx, tenant, tx.last_insert_rowid(), &members)
-                })?;
-                attach_members(&mut bare, members.iter().map(Member::to_json).collect());
-                Ok(Stored {
-                    id,
-                    resource: bare,
-                    version: 1,
-                })
-            }
-        }
+        let (work, stored) = create_work(ctx.tenant.clone(), kind, resource)?;
+        self.write(work)?;
+        Ok(stored)
     }
 
     fn get(
@@ -969,13 +1030,15 @@ impl UserStore for SqliteStore {
         resource: Value,
         if_version: Option<u64>,
     ) -> StoreResult<Stored> {
-        let tenant = ctx.tenant.as_str();
+        let tenant = ctx.tenant.clone();
+        let key = id.to_owned();
         match kind {
             ResourceKind::User => {
                 let c = UserColumns::of(&resource);
                 let json = to_json(&resource)?;
-                let v = self.write(|tx| {
-                    let (pk, v) = check_version(locate(tx, kind, tenant, id)?, if_version)?;
+                let v = self.write(move |tx| {
+                    let tenant = tenant.as_str();
+                    let (pk, v) = check_version(locate(tx, kind, tenant, &key)?, if_version)?;
                     let changed = tx
                         .prepare_cached(UPDATE_USER)
                         .and_then(|mut s| {
@@ -1010,17 +1073,19 @@ impl UserStore for SqliteStore {
                 })
             }
             ResourceKind::Group => {
-                let (mut bare, members) = split_members(resource);
-                let v = self.write(|tx| {
-                    let (pk, v) = check_version(locate(tx, kind, tenant, id)?, if_version)?;
+                let (bare, members) = split_members(resource);
+                let listed: Vec<Value> = members.iter().map(Member::to_json).collect();
+                let (v, mut bare) = self.write(move |tx| {
+                    let tenant = tenant.as_str();
+                    let (pk, v) = check_version(locate(tx, kind, tenant, &key)?, if_version)?;
                     update_group(tx, tenant, pk, v, &bare)?;
                     tx.prepare_cached("DELETE FROM members WHERE group_pk = ?1 AND tenant = ?2")
                         .and_then(|mut s| s.execute(params![pk, tenant]))
                         .map_err(store_error)?;
                     insert_members(tx, tenant, pk, &members)?;
-                    Ok(v + 1)
+                    Ok((v + 1, bare))
                 })?;
-                attach_members(&mut bare, members.iter().map(Member::to_json).collect());
+                attach_members(&mut bare, listed);
                 Ok(Stored {
                     id: id.to_owned(),
                     resource: bare,
@@ -1037,8 +1102,10 @@ impl UserStore for SqliteStore {
         id: &str,
         if_version: Option<u64>,
     ) -> StoreResult<()> {
-        let tenant = ctx.tenant.as_str();
-        self.write(|tx| {
+        let tenant = ctx.tenant.clone();
+        let id = id.to_owned();
+        self.write(move |tx| {
+            let (tenant, id) = (tenant.as_str(), id.as_str());
             let (pk, _) = check_version(locate(tx, kind, tenant, id)?, if_version)?;
             let (children, row) = match kind {
                 ResourceKind::User => (
@@ -1093,8 +1160,11 @@ impl UserStore for SqliteStore {
         change: &MemberChange,
         if_version: Option<u64>,
     ) -> StoreResult<Stored> {
-        let tenant = ctx.tenant.as_str();
-        self.write(|tx| {
+        let tenant = ctx.tenant.clone();
+        let group_id = group_id.to_owned();
+        let change = change.clone();
+        self.write(move |tx| {
+            let (tenant, group_id) = (tenant.as_str(), group_id.as_str());
             let row = tx
                 .prepare_cached(
                     "SELECT pk, version, resource FROM groups WHERE tenant = ?1 AND id = ?2",
@@ -1137,8 +1207,6 @@ impl UserStore for SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use scimkit::schema::Registry;
 
     use super::*;
@@ -1158,7 +1226,7 @@ mod tests {
         );
         let mut params = vec![SqlValue::Text("t1".into())];
         params.extend(cond.params);
-        let conn = store.writer.lock();
+        let conn = store.conn.lock();
         let mut stmt = conn.prepare(&sql).expect("prepare");
         let rows = stmt
             .query_map(params_from_iter(params.iter()), |r| r.get::<_, String>(3))
@@ -1168,10 +1236,83 @@ mod tests {
             .join(" | ")
     }
 
+    fn user(id: &str, user_name: &str) -> Value {
+        serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "id": id,
+            "userName": user_name,
+            "meta": {"resourceType": "User", "created": "2024-01-01T00:00:00.000Z",
+                     "lastModified": "2024-01-01T00:00:00.000Z"},
+        })
+    }
+
+    /// Two creates of one userName (in different case) in the same batch: the
+    /// first queued wins, the second is a uniqueness error, and the writes
+    /// around them commit.
+    #[test]
+    fn in_one_batch_the_first_create_of_a_user_name_wins() {
+        let store = SqliteStore::open_in_memory().expect("open");
+        let ctx = Ctx::new("t1");
+        let mut pending = std::collections::VecDeque::new();
+        let mut answers = Vec::new();
+        for (id, name) in [
+            ("a", "alice@example.com"),
+            ("b", "ALICE@example.com"),
+            ("c", "carol@example.com"),
+        ] {
+            let (work, _) =
+                create_work("t1".into(), ResourceKind::User, user(id, name)).expect("work");
+            let (job, answer) = crate::writer::job(work);
+            pending.push_back(job);
+            answers.push(answer);
+        }
+        crate::writer::commit_batch(&store.conn.lock(), &mut pending);
+        let outcomes: Vec<_> = answers
+            .iter()
+            .map(|a| a.try_recv().expect("answered"))
+            .collect();
+        assert!(outcomes[0].is_ok(), "{:?}", outcomes[0]);
+        assert!(
+            matches!(&outcomes[1], Err(StoreError::Uniqueness { attribute }) if attribute == "userName"),
+            "{:?}",
+            outcomes[1]
+        );
+        assert!(outcomes[2].is_ok(), "{:?}", outcomes[2]);
+        let found = |id: &str| {
+            store
+                .get(&ctx, ResourceKind::User, id, Members::Include)
+                .expect("get")
+                .is_some()
+        };
+        assert!(found("a") && !found("b") && found("c"));
+    }
+
+    /// A write that panics is answered with an internal error; the store and
+    /// its writer thread carry on, and dropping the store joins the thread.
+    #[test]
+    fn a_panicking_write_is_an_internal_error_and_the_store_carries_on() {
+        let store = SqliteStore::open_in_memory().expect("open");
+        let ctx = Ctx::new("t1");
+        let r = store.write(|_: &Connection| -> StoreResult<()> { panic!("a bug") });
+        assert!(matches!(r, Err(StoreError::Other(_))), "{r:?}");
+        store
+            .create(&ctx, ResourceKind::User, user("a", "alice@example.com"))
+            .expect("create after the panic");
+        assert!(
+            store
+                .get(&ctx, ResourceKind::User, "a", Members::Include)
+                .expect("get")
+                .is_some()
+        );
+        let conn = Arc::clone(&store.conn);
+        drop(store);
+        assert_eq!(Arc::strong_count(&conn), 1, "the writer thread has ended");
+    }
+
     #[test]
     fn membership_changes_are_keyed_lookups() {
         let store = SqliteStore::open_in_memory().expect("open");
-        let conn = store.writer.lock();
+        let conn = store.conn.lock();
         for sql in [INSERT_MEMBERS, DELETE_MEMBERS] {
             let mut stmt = conn
                 .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
