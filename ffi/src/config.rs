@@ -254,9 +254,11 @@ pub extern "C" fn scimkit_config_builder_set_store(
                 "the PostgreSQL store is not compiled into this library (feature `postgres`)",
             );
         } else {
+            // Only the kind: the rest may hold a password (a mistyped URL).
+            let kind = spec.split(':').next().unwrap_or_default();
             return b.fail(
                 scimkit_result::InvalidConfig,
-                format!("unknown store {spec:?}: use \"memory\", \"sqlite:<path>\" or \"postgres://...\""),
+                format!("unknown store {kind:?}: use \"memory\", \"sqlite:<path>\" or \"postgres://...\""),
             );
         };
         if let Some(s) = b.settings.as_mut() {

@@ -113,6 +113,18 @@ fn configuration_errors_carry_a_message() {
         scimkit_result::InvalidConfig
     );
     assert!(message(b).contains("unknown store"), "{}", message(b));
+    // A mistyped URL is not echoed: it may hold a password.
+    let (p, n) = c("postgres:/scim:hunter2@db/scim");
+    assert_eq!(
+        scimkit_config_builder_set_store(b, p, n),
+        scimkit_result::InvalidConfig
+    );
+    assert!(!message(b).contains("hunter2"), "{}", message(b));
+    assert!(
+        message(b).starts_with("unknown store \"postgres\""),
+        "{}",
+        message(b)
+    );
     // A PostgreSQL URL is accepted as it is set and connected to by `_build`
     // (tests/postgres.rs); a builder holding one frees without connecting.
     for url in [
