@@ -94,10 +94,11 @@ timeout 300 "$work/test_api_asan"
 timeout 600 "$work/test_threads_asan"
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
-say "test_api under valgrind (shared libscimkit; memory, SQLite and C stores)"
+say "test_api under valgrind (shared libscimkit; memory, SQLite and C stores; ffi/tests/c/valgrind.supp)"
 gcc "${cflags[@]}" -O0 -o "$work/test_api" ffi/tests/c/test_api.c "${c_sources[@]}" "${shared_libs[@]}"
 timeout 900 valgrind --leak-check=full --show-leak-kinds=all \
   --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
+  --suppressions="$root/ffi/tests/c/valgrind.supp" \
   --log-file="$work/valgrind.log" "$work/test_api" || { cat "$work/valgrind.log"; exit 1; }
 grep -E 'in use at exit|All heap blocks were freed|definitely lost|indirectly lost|possibly lost|still reachable|ERROR SUMMARY' \
   "$work/valgrind.log" | sed 's/^==[0-9]*== */valgrind: /'
@@ -111,7 +112,7 @@ gcc "${cflags[@]}" "${san[@]}" -o "$work/test_postgres_asan" ffi/tests/c/test_po
 gcc "${cflags[@]}" -O0 -o "$work/test_postgres" ffi/tests/c/test_postgres.c "${shared_libs[@]}"
 # ffi/tests/postgres.rs starts the server and runs each command on a fresh database.
 SCIMKIT_C_POSTGRES_TESTS="ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 timeout 300 $work/test_postgres_asan
-timeout 900 valgrind --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 $work/test_postgres" \
+timeout 900 valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 --suppressions=$root/ffi/tests/c/valgrind.supp $work/test_postgres" \
   timeout 1200 cargo test --locked -p scimkit-ffi --test postgres -- c_programs_pass_on_postgres --nocapture
 
 say "the header as C++ (and as C99)"
