@@ -68,6 +68,7 @@ class PgServer:
         self.as_postgres = as_postgres
         self.port = 0
         self._databases = itertools.count()
+        self._watchdog_proc: subprocess.Popen[bytes] | None = None
 
     # ----- commands -----
 
@@ -180,8 +181,8 @@ class PgServer:
         cmd = ["sh", "-c", script]
         if self.as_postgres:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        # Its own session: it must outlive this process; never waited for.
-        subprocess.Popen(
+        # Its own session: it must outlive this process if that is killed.
+        self._watchdog_proc = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -197,6 +198,12 @@ class PgServer:
                     "pg_ctl", "stop", "-D", str(self.data), "-m", "immediate", "-w", "-t", "20"
                 )
         shutil.rmtree(self.dir, ignore_errors=True)
+        # Stopped cleanly: the watchdog is not needed any more (reap it).
+        watchdog, self._watchdog_proc = self._watchdog_proc, None
+        if watchdog is not None:
+            watchdog.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                watchdog.wait(timeout=10)
 
     # ----- databases -----
 
