@@ -83,12 +83,14 @@ enum scimkit_result
   SCIMKIT_RESULT_INVALID_CONFIG = 200,
   /**
    * The selected built-in store is not compiled into this library (SQLite
-   * without the `sqlite` feature; PostgreSQL, which is not available yet).
+   * without the `sqlite` feature, PostgreSQL without the `postgres` feature).
    */
   SCIMKIT_RESULT_STORE_NOT_AVAILABLE = 201,
   /**
    * The selected built-in store could not be opened (a SQLite file that
-   * cannot be created or read); `scimkit_config_builder_error_message` says why.
+   * cannot be created or read; a PostgreSQL server that is unreachable,
+   * refuses the credentials or has no such database);
+   * `scimkit_config_builder_error_message` says why, without any password.
    */
   SCIMKIT_RESULT_STORE_OPEN_FAILED = 202,
 };
@@ -494,8 +496,19 @@ scimkit_result scimkit_config_builder_add_token(struct scimkit_config_builder *b
  *   if it cannot be: not a database, corrupt, a directory, …). Answers
  *   `SCIMKIT_RESULT_STORE_NOT_AVAILABLE` if the library was built without its
  *   `sqlite` feature;
- * * `postgres://…` or `postgresql://…` — PostgreSQL: not available yet, always
- *   `SCIMKIT_RESULT_STORE_NOT_AVAILABLE`.
+ * * `postgres://…` or `postgresql://…` — a PostgreSQL database
+ *   (`postgresql://user:password@host:port/dbname?connect_timeout=5`; TLS is
+ *   not supported: use a trusted network or a Unix socket, `?host=/run/postgresql`).
+ *   `_build` connects (waiting at most 5 seconds unless the URL sets
+ *   `connect_timeout`) and creates or migrates the schema; several servers,
+ *   in one process or many, may share the database. If the URL does not parse,
+ *   `_build` answers `SCIMKIT_RESULT_INVALID_CONFIG`; if the server is
+ *   unreachable, refuses the credentials, has no such database or a newer
+ *   scimkit schema, `SCIMKIT_RESULT_STORE_OPEN_FAILED`. The message
+ *   (`_error_message`) says which and names the server as
+ *   `postgresql://user@host:port/dbname` — never with the password. Answers
+ *   `SCIMKIT_RESULT_STORE_NOT_AVAILABLE` if the library was built without its
+ *   `postgres` feature.
  *
  * Anything else is `SCIMKIT_RESULT_INVALID_CONFIG`. Replaces a store set
  * before. A store is opened by `_build`.
@@ -604,8 +617,10 @@ scimkit_result scimkit_config_builder_enable_log(struct scimkit_config_builder *
  * server and frees it with `scimkit_server_free`.
  *
  * Returns NULL_PARAMETER, ALREADY_USED, INVALID_CONFIG (no store, no token, a
- * bad base path — see `_error_message`) or STORE_OPEN_FAILED; then
- * `*server_out` is NULL.
+ * bad base path, a PostgreSQL URL that does not parse — see `_error_message`)
+ * or STORE_OPEN_FAILED (a SQLite file or PostgreSQL database that cannot be
+ * opened); then `*server_out` is NULL. With PostgreSQL, this blocks while it
+ * connects (bounded by the URL's `connect_timeout`, 5 seconds by default).
  */
 scimkit_result scimkit_config_builder_build(struct scimkit_config_builder *builder,
                                             struct scimkit_server **server_out);

@@ -2,14 +2,17 @@
 # Stage "c": the C ABI from C and C++ (run by scripts/test.sh, or alone).
 #
 #  1. installs what it needs if missing (gcc, g++, make, valgrind, pkg-config,
-#     curl, libmicrohttpd-dev; apt-get update first);
+#     curl, libmicrohttpd-dev, postgresql; apt-get update first); sets
+#     SCIMKIT_REQUIRE_POSTGRES=1 so that PostgreSQL tests fail rather than skip;
 #  2. Rust: the ffi crate's tests (header drift, store conformance on the C
 #     store), then `cargo build --locked -p scimkit-ffi` and
 #     scripts/install-c.sh into a temporary prefix;
 #  3. C tests (ffi/tests/c/, -std=c11 -Wall -Wextra -Wpedantic -Werror):
 #     test_api and test_threads under AddressSanitizer + UndefinedBehaviorSanitizer,
 #     test_api under valgrind (zero leaks, zero errors), test_threads under
-#     ThreadSanitizer, the header as C++ (g++ -Wall -Wextra -Wpedantic -Werror);
+#     ThreadSanitizer, test_postgres (a postgres:// store on a throw-away
+#     PostgreSQL server started by ffi/tests/postgres.rs) under ASan+UBSan and
+#     valgrind, the header as C++ (g++ -Wall -Wextra -Wpedantic -Werror);
 #  4. examples/c-server: built with its Makefile through pkg-config, started on
 #     127.0.0.1, an Entra ID flow over HTTP against it (examples/c-server/e2e.py),
 #     stopped; once on the memory store, once on a SQLite file.
@@ -38,6 +41,16 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 python=$(command -v python3)
+# PostgreSQL server binaries, for the tests of the "postgres://" store (they
+# start their own throw-away server; see stores/postgres/tests/common).
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  say "PostgreSQL is not installed: installing the Debian package"
+  if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends postgresql
+fi
+# Tests that need PostgreSQL fail (instead of skipping) when it cannot be started.
+export SCIMKIT_REQUIRE_POSTGRES=1
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/scimkit-stage-c.XXXXXX")
 server_pid=
@@ -81,10 +94,11 @@ timeout 300 "$work/test_api_asan"
 timeout 600 "$work/test_threads_asan"
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
-say "test_api under valgrind (shared libscimkit; memory, SQLite and C stores)"
+say "test_api under valgrind (shared libscimkit; memory, SQLite and C stores; ffi/tests/c/valgrind.supp)"
 gcc "${cflags[@]}" -O0 -o "$work/test_api" ffi/tests/c/test_api.c "${c_sources[@]}" "${shared_libs[@]}"
 timeout 900 valgrind --leak-check=full --show-leak-kinds=all \
   --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
+  --suppressions="$root/ffi/tests/c/valgrind.supp" \
   --log-file="$work/valgrind.log" "$work/test_api" || { cat "$work/valgrind.log"; exit 1; }
 grep -E 'in use at exit|All heap blocks were freed|definitely lost|indirectly lost|possibly lost|still reachable|ERROR SUMMARY' \
   "$work/valgrind.log" | sed 's/^==[0-9]*== */valgrind: /'
@@ -92,6 +106,14 @@ grep -E 'in use at exit|All heap blocks were freed|definitely lost|indirectly lo
 say "test_threads under ThreadSanitizer (C instrumented; see ffi/tests/c/tsan.supp)"
 gcc "${cflags[@]}" -O1 -fsanitize=thread -o "$work/test_threads_tsan" ffi/tests/c/test_threads.c "${c_sources[@]}" "${shared_libs[@]}"
 TSAN_OPTIONS="halt_on_error=1 suppressions=$root/ffi/tests/c/tsan.supp" timeout 900 "$work/test_threads_tsan"
+
+say "test_postgres (a postgres:// store over a throw-away PostgreSQL): ASan+UBSan, valgrind"
+gcc "${cflags[@]}" "${san[@]}" -o "$work/test_postgres_asan" ffi/tests/c/test_postgres.c "${static_libs[@]}"
+gcc "${cflags[@]}" -O0 -o "$work/test_postgres" ffi/tests/c/test_postgres.c "${shared_libs[@]}"
+# ffi/tests/postgres.rs starts the server and runs each command on a fresh database.
+SCIMKIT_C_POSTGRES_TESTS="ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 timeout 300 $work/test_postgres_asan
+timeout 900 valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 --suppressions=$root/ffi/tests/c/valgrind.supp $work/test_postgres" \
+  timeout 1200 cargo test --locked -p scimkit-ffi --test postgres -- c_programs_pass_on_postgres --nocapture
 
 say "the header as C++ (and as C99)"
 g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -g $(pkg-config --cflags scimkit) \

@@ -6,7 +6,12 @@
 #   mypy --strict on the installed package, mypy.stubtest scimkit._native
 #   pytest python/tests                   (server, Python stores + conformance
 #                                          suite, WSGI/Flask, ASGI/Starlette,
-#                                          a real Django project)
+#                                          a real Django project, PostgresStore
+#                                          on a throw-away PostgreSQL server)
+#
+# Installs the Debian `postgresql` package if its server binaries are missing,
+# and sets SCIMKIT_REQUIRE_POSTGRES=1: the PostgreSQL tests fail, not skip,
+# when no server can be started.
 #
 # Environment:
 #   PYTHON                interpreter to build venvs with (default: python3.11, else python3)
@@ -23,6 +28,18 @@ reqs="$root/python/requirements-test.txt"
 mkdir -p "$work"
 
 say() { printf -- '--> %s\n' "$*"; }
+
+# PostgreSQL server binaries, for the PostgresStore tests (they start their own
+# throw-away server: python/tests/pgserver.py).
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  say "PostgreSQL is not installed: installing the Debian package"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update
+  $sudo apt-get install -y --no-install-recommends postgresql
+fi
+export SCIMKIT_REQUIRE_POSTGRES=1
 
 # Tools (maturin, ruff, mypy): a venv reused while the pins are unchanged.
 tools="$work/tools"

@@ -47,7 +47,21 @@ enum StoreChoice {
     Memory,
     #[cfg(feature = "sqlite")]
     Sqlite(std::path::PathBuf),
+    #[cfg(feature = "postgres")]
+    Postgres(PostgresUrl),
     Vtable(VtableStore),
+}
+
+/// A PostgreSQL URL as given to `_set_store`. It may hold a password, so its
+/// `Debug` never shows it (only that there is a URL).
+#[cfg(feature = "postgres")]
+struct PostgresUrl(String);
+
+#[cfg(feature = "postgres")]
+impl std::fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PostgresUrl(<redacted>)")
+    }
 }
 
 impl scimkit_config_builder {
@@ -183,8 +197,19 @@ pub extern "C" fn scimkit_config_builder_add_token(
 ///   if it cannot be: not a database, corrupt, a directory, …). Answers
 ///   `SCIMKIT_RESULT_STORE_NOT_AVAILABLE` if the library was built without its
 ///   `sqlite` feature;
-/// * `postgres://…` or `postgresql://…` — PostgreSQL: not available yet, always
-///   `SCIMKIT_RESULT_STORE_NOT_AVAILABLE`.
+/// * `postgres://…` or `postgresql://…` — a PostgreSQL database
+///   (`postgresql://user:password@host:port/dbname?connect_timeout=5`; TLS is
+///   not supported: use a trusted network or a Unix socket, `?host=/run/postgresql`).
+///   `_build` connects (waiting at most 5 seconds unless the URL sets
+///   `connect_timeout`) and creates or migrates the schema; several servers,
+///   in one process or many, may share the database. If the URL does not parse,
+///   `_build` answers `SCIMKIT_RESULT_INVALID_CONFIG`; if the server is
+///   unreachable, refuses the credentials, has no such database or a newer
+///   scimkit schema, `SCIMKIT_RESULT_STORE_OPEN_FAILED`. The message
+///   (`_error_message`) says which and names the server as
+///   `postgresql://user@host:port/dbname` — never with the password. Answers
+///   `SCIMKIT_RESULT_STORE_NOT_AVAILABLE` if the library was built without its
+///   `postgres` feature.
 ///
 /// Anything else is `SCIMKIT_RESULT_INVALID_CONFIG`. Replaces a store set
 /// before. A store is opened by `_build`.
@@ -219,14 +244,21 @@ pub extern "C" fn scimkit_config_builder_set_store(
                 "the SQLite store is not compiled into this library (feature `sqlite`)",
             );
         } else if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+            #[cfg(feature = "postgres")]
+            {
+                StoreChoice::Postgres(PostgresUrl(spec.to_owned()))
+            }
+            #[cfg(not(feature = "postgres"))]
             return b.fail(
                 scimkit_result::StoreNotAvailable,
-                "the PostgreSQL store is not available yet",
+                "the PostgreSQL store is not compiled into this library (feature `postgres`)",
             );
         } else {
+            // Only the kind: the rest may hold a password (a mistyped URL).
+            let kind = spec.split(':').next().unwrap_or_default();
             return b.fail(
                 scimkit_result::InvalidConfig,
-                format!("unknown store {spec:?}: use \"memory\", \"sqlite:<path>\" or \"postgres://...\""),
+                format!("unknown store {kind:?}: use \"memory\", \"sqlite:<path>\" or \"postgres://...\""),
             );
         };
         if let Some(s) = b.settings.as_mut() {
@@ -438,8 +470,10 @@ pub extern "C" fn scimkit_config_builder_enable_log(
 /// server and frees it with `scimkit_server_free`.
 ///
 /// Returns NULL_PARAMETER, ALREADY_USED, INVALID_CONFIG (no store, no token, a
-/// bad base path — see `_error_message`) or STORE_OPEN_FAILED; then
-/// `*server_out` is NULL.
+/// bad base path, a PostgreSQL URL that does not parse — see `_error_message`)
+/// or STORE_OPEN_FAILED (a SQLite file or PostgreSQL database that cannot be
+/// opened); then `*server_out` is NULL. With PostgreSQL, this blocks while it
+/// connects (bounded by the URL's `connect_timeout`, 5 seconds by default).
 #[unsafe(no_mangle)]
 pub extern "C" fn scimkit_config_builder_build(
     builder: *mut scimkit_config_builder,
@@ -459,6 +493,17 @@ pub extern "C" fn scimkit_config_builder_build(
             Some(StoreChoice::Sqlite(path)) => match scimkit_sqlite::SqliteStore::open(&path) {
                 Ok(store) => sb = sb.store(store),
                 Err(e) => return b.fail(scimkit_result::StoreOpenFailed, e.to_string()),
+            },
+            #[cfg(feature = "postgres")]
+            Some(StoreChoice::Postgres(url)) => match scimkit_postgres::PostgresStore::connect(&url.0) {
+                Ok(store) => sb = sb.store(store),
+                Err(e) => {
+                    let code = match e.kind() {
+                        scimkit_postgres::ConnectErrorKind::InvalidUrl(_) => scimkit_result::InvalidConfig,
+                        _ => scimkit_result::StoreOpenFailed,
+                    };
+                    return b.fail(code, e.to_string());
+                }
             },
             Some(StoreChoice::Vtable(v)) => sb = sb.store(v),
             None => {

@@ -40,10 +40,12 @@ pub enum scimkit_result {
     /// unknown store kind); `scimkit_config_builder_error_message` says which.
     InvalidConfig = 200,
     /// The selected built-in store is not compiled into this library (SQLite
-    /// without the `sqlite` feature; PostgreSQL, which is not available yet).
+    /// without the `sqlite` feature, PostgreSQL without the `postgres` feature).
     StoreNotAvailable = 201,
     /// The selected built-in store could not be opened (a SQLite file that
-    /// cannot be created or read); `scimkit_config_builder_error_message` says why.
+    /// cannot be created or read; a PostgreSQL server that is unreachable,
+    /// refuses the credentials or has no such database);
+    /// `scimkit_config_builder_error_message` says why, without any password.
     StoreOpenFailed = 202,
 }
 

@@ -113,11 +113,32 @@ fn configuration_errors_carry_a_message() {
         scimkit_result::InvalidConfig
     );
     assert!(message(b).contains("unknown store"), "{}", message(b));
-    let (p, n) = c("postgres://localhost/scim");
+    // A mistyped URL is not echoed: it may hold a password.
+    let (p, n) = c("postgres:/scim:hunter2@db/scim");
     assert_eq!(
         scimkit_config_builder_set_store(b, p, n),
-        scimkit_result::StoreNotAvailable
+        scimkit_result::InvalidConfig
     );
+    assert!(!message(b).contains("hunter2"), "{}", message(b));
+    assert!(
+        message(b).starts_with("unknown store \"postgres\""),
+        "{}",
+        message(b)
+    );
+    // A PostgreSQL URL is accepted as it is set and connected to by `_build`
+    // (tests/postgres.rs); a builder holding one frees without connecting.
+    for url in [
+        "postgres://localhost/scim",
+        "postgresql://u:pw@localhost/scim",
+    ] {
+        let pg = scimkit_config_builder_new();
+        let (p, n) = c(url);
+        assert_eq!(
+            scimkit_config_builder_set_store(pg, p, n),
+            scimkit_result::Ok
+        );
+        scimkit_config_builder_free(pg);
+    }
     let mut tiny = [0u8; 2];
     let mut needed = 0;
     assert_eq!(

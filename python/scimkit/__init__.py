@@ -11,7 +11,7 @@ A Rust engine holds every SCIM rule; this package mounts it::
 
 Mount it with ``scimkit.wsgi.make_app`` (Flask, gunicorn), ``scimkit.asgi.make_app``
 (Starlette, FastAPI, uvicorn) or the Django app ``scimkit.django``. Storage is a
-bundled store (``MemoryStore()``, ``SqliteStore(path)``) or any object
+bundled store (``MemoryStore()``, ``SqliteStore(path)``, ``PostgresStore(url)``) or any object
 implementing ``scimkit.UserStore``.
 """
 
@@ -20,6 +20,7 @@ from scimkit._native import (
     Event,
     MemberChange,
     MemoryStore,
+    PostgresStore,
     Query,
     Response,
     Server,
@@ -63,6 +64,7 @@ __all__ = [
     "NoTargetError",
     "NotFoundError",
     "Page",
+    "PostgresStore",
     "PreconditionFailedError",
     "Query",
     "Response",

@@ -11,6 +11,7 @@ __all__ = [
     "Event",
     "MemberChange",
     "MemoryStore",
+    "PostgresStore",
     "Query",
     "Response",
     "Server",
@@ -147,6 +148,48 @@ class SqliteStore:
         """The database file, or ``None`` for ``":memory:"``."""
     def integrity_check(self) -> list[str]:
         """Run SQLite's integrity check: the problems found (empty when sound)."""
+
+@final
+class PostgresStore:
+    """A PostgreSQL database, which several processes and servers may share.
+
+    ``url`` is ``postgresql://user:password@host:port/dbname`` (or
+    ``postgres://…``, or a ``host=… dbname=…`` connection string); TLS is not
+    supported. Connecting creates or migrates the schema (replicas may start
+    together). Uniqueness, versions and group memberships are enforced by the
+    database. While the server is unreachable, requests are answered 503 with
+    ``Retry-After`` and the store reconnects by itself.
+
+    Options: ``max_connections`` (the pool size, default 10), ``min_idle``
+    (idle connections kept open, default 1), ``connect_timeout`` (seconds to
+    open one connection, default 5), ``checkout_timeout`` (seconds a request
+    waits for a connection before it is answered 503, default 5), ``retries``
+    (of a transaction that lost a serialization conflict, default 5),
+    ``application_name`` (default ``"scimkit"``).
+
+    Raises ``ValueError`` for a URL that does not parse or a bad option,
+    ``ConnectionError`` when the server is unreachable, ``PermissionError``
+    when it refuses the credentials, ``OSError`` for a missing database or a
+    newer scimkit schema. Messages name the server as
+    ``postgresql://user@host:port/dbname``, never with the password.
+    """
+
+    def __new__(
+        cls,
+        url: str,
+        *,
+        max_connections: int | None = None,
+        min_idle: int | None = None,
+        connect_timeout: float | None = None,
+        checkout_timeout: float | None = None,
+        retries: int | None = None,
+        application_name: str | None = None,
+    ) -> PostgresStore: ...
+    @property
+    def target(self) -> str:
+        """The server and database, ``postgresql://user@host:port/dbname`` (no password)."""
+    def ping(self) -> None:
+        """Check that the database answers; raises ``ConnectionError`` if not."""
 
 @final
 class Ctx:

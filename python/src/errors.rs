@@ -7,13 +7,17 @@
 //!   `logging` (logger `scimkit`) with its traceback.
 //! * **Rust → Python**: configuration errors become `ValueError`
 //!   ([`config_error`]), a database that cannot be opened `OSError`
-//!   ([`open_error`]), failed conformance checks `AssertionError`
+//!   ([`open_error`]; PostgreSQL: [`connect_error`], with `ValueError` for a
+//!   bad URL and the `OSError` subclasses `ConnectionError` /
+//!   `PermissionError`), failed conformance checks `AssertionError`
 //!   ([`check_failed`]). Protocol errors never become exceptions: they are
 //!   responses.
 
 use std::fmt;
 
-use pyo3::exceptions::{PyAssertionError, PyOSError, PyValueError};
+use pyo3::exceptions::{
+    PyAssertionError, PyConnectionError, PyOSError, PyPermissionError, PyValueError,
+};
 use pyo3::prelude::*;
 use pyo3::{import_exception, intern};
 use scimkit::{ConfigError, StoreError};
@@ -126,6 +130,22 @@ pub(crate) fn config_error(e: ConfigError) -> PyErr {
 /// A database that cannot be opened as `OSError` (the message names the path).
 pub(crate) fn open_error(e: scimkit_sqlite::OpenError) -> PyErr {
     PyOSError::new_err(e.to_string())
+}
+
+/// A PostgreSQL database that cannot be opened: `ValueError` for a URL that
+/// does not parse, `ConnectionError` for an unreachable server,
+/// `PermissionError` for refused credentials, `OSError` otherwise (no such
+/// database, a newer schema, a failed migration). The message names the server
+/// without the password (`ConnectError` never shows it).
+pub(crate) fn connect_error(e: scimkit_postgres::ConnectError) -> PyErr {
+    use scimkit_postgres::ConnectErrorKind;
+    let msg = e.to_string();
+    match e.kind() {
+        ConnectErrorKind::InvalidUrl(_) => PyValueError::new_err(msg),
+        ConnectErrorKind::Unreachable(_) => PyConnectionError::new_err(msg),
+        ConnectErrorKind::Authentication(_) => PyPermissionError::new_err(msg),
+        _ => PyOSError::new_err(msg),
+    }
 }
 
 /// A store failure outside a request (e.g. an integrity check) as `OSError`.

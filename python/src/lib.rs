@@ -6,7 +6,8 @@
 //!
 //! * `server` — `Server.handle(method, path, *, query, headers, body) -> Response`,
 //!   with the GIL released while the engine works;
-//! * `store` — the native stores (`sqlite`: `SqliteStore`) and the adapter that makes a Python object
+//! * `store` — the native stores (`sqlite`: `SqliteStore`, `postgres`:
+//!   `PostgresStore`) and the adapter that makes a Python object
 //!   implementing `scimkit.UserStore` a Rust `UserStore`;
 //! * `events` — the engine's provisioning events, delivered to `on_event`;
 //! * `testing` — the Rust store conformance suite, runnable on Python stores;
@@ -20,6 +21,7 @@
 mod errors;
 mod events;
 mod json;
+mod postgres;
 mod server;
 mod sqlite;
 mod store;
@@ -35,6 +37,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<server::PyResponse>()?;
     m.add_class::<store::PyMemoryStore>()?;
     m.add_class::<sqlite::PySqliteStore>()?;
+    m.add_class::<postgres::PyPostgresStore>()?;
     m.add_class::<store::PyCtx>()?;
     m.add_class::<store::PyQuery>()?;
     m.add_class::<store::PyMemberChange>()?;

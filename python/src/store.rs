@@ -460,6 +460,9 @@ pub(crate) fn store_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Arc<dyn UserStor
     if let Ok(s) = obj.cast::<crate::sqlite::PySqliteStore>() {
         return Ok(s.get().shared());
     }
+    if let Ok(s) = obj.cast::<crate::postgres::PyPostgresStore>() {
+        return Ok(s.get().shared());
+    }
     let py = obj.py();
     let mut missing = Vec::new();
     for m in ["create", "get", "replace", "delete", "query"] {

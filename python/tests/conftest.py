@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from pgserver import PgServer, PgUnavailable
 
 import scimkit
 
@@ -76,3 +77,24 @@ def server() -> scimkit.Server:
 @pytest.fixture
 def client(server: scimkit.Server) -> Client:
     return make_client(server)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PgServer]:
+    """A throw-away PostgreSQL server on loopback for the session (see pgserver.py).
+
+    Skips with the reason when PostgreSQL cannot be started, unless
+    ``SCIMKIT_REQUIRE_POSTGRES=1``, which makes that a failure.
+    """
+    try:
+        server = PgServer.start()
+    except PgUnavailable as e:
+        if os.environ.get("SCIMKIT_REQUIRE_POSTGRES") == "1":
+            pytest.fail(
+                f"SCIMKIT_REQUIRE_POSTGRES=1 but no PostgreSQL server could be started: {e}"
+            )
+        pytest.skip(f"no PostgreSQL ({e}); set SCIMKIT_REQUIRE_POSTGRES=1 to fail instead")
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -49,13 +49,14 @@ def clean_db(django_project: Path) -> None:
 class Entra:
     """Django's test client speaking SCIM with Entra's token."""
 
-    def __init__(self) -> None:
+    def __init__(self, token: str = TOKEN) -> None:
         from django.test import Client
 
         self.client = Client()
+        self.token = token
 
     def __call__(self, method: str, path: str, body: Any = None, **query: str) -> Any:
-        kwargs: dict[str, Any] = {"headers": {"Authorization": f"Bearer {TOKEN}"}}
+        kwargs: dict[str, Any] = {"headers": {"Authorization": f"Bearer {self.token}"}}
         if body is not None:
             kwargs["data"] = json.dumps(body)
             kwargs["content_type"] = SCIM
@@ -304,3 +305,121 @@ def test_django_store_conforms() -> None:
         return DjangoStore(user_mapper=TenantMapper())
 
     scimkit.testing.check_store(fresh)
+
+
+# ===== tenants: one per project, or prefixed names =====
+
+FABRIKAM = "fabrikam-secret"
+
+
+def test_a_second_tenant_is_refused_at_startup(entra: Entra) -> None:
+    from django.contrib.auth import get_user_model
+    from django.core import checks
+    from django.core.exceptions import ImproperlyConfigured
+    from django.test import override_settings
+
+    assert [m for m in checks.run_checks() if m.id == "scimkit.E001"] == []
+    two = {"TOKENS": {TOKEN: "contoso", FABRIKAM: "fabrikam"}}
+    with override_settings(SCIMKIT=two):
+        errors = [m for m in checks.run_checks() if m.id == "scimkit.E001"]
+        assert len(errors) == 1
+        assert errors[0].level == checks.ERROR
+        assert "2 tenants (contoso, fabrikam)" in errors[0].msg
+        assert '"TENANT_NAMES": "prefix"' in errors[0].msg
+        # A server that skipped the checks refuses on the first request, provisioning nothing.
+        with pytest.raises(ImproperlyConfigured, match="2 tenants"):
+            entra("POST", "/Users", entra_user("alice@example.com"))
+        assert not get_user_model().objects.exists()
+    # Several tokens for one tenant (rotating Entra's secret) are fine.
+    rotating = {"TOKENS": {TOKEN: "contoso", FABRIKAM: "contoso"}}
+    with override_settings(SCIMKIT=rotating):
+        assert [m for m in checks.run_checks() if m.id == "scimkit.E001"] == []
+        assert entra("POST", "/Users", entra_user("alice@example.com")).status_code == 201
+        again = Entra(FABRIKAM)("POST", "/Users", entra_user("alice@example.com"))
+        assert again.status_code == 409
+        assert again.json()["scimType"] == "uniqueness"
+    assert _user("alice@example.com").is_active
+
+
+@pytest.mark.parametrize(
+    ("scimkit_setting", "message"),
+    [
+        ({"TOKENS": {TOKEN: "contoso"}, "TENANT_NAMES": "suffix"}, "must be"),
+        ({"TOKENS": {TOKEN: "con+toso"}, "TENANT_NAMES": "prefix"}, "'con\\+toso'"),
+        (
+            {"TOKENS": {TOKEN: "contoso"}, "TRUSTED_TENANT": "fabrikam"},
+            r"2 tenants \(contoso, fabrikam\)",
+        ),
+    ],
+)
+def test_tenant_settings_are_checked(scimkit_setting: dict[str, Any], message: str) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+    from django.test import override_settings
+
+    from scimkit.django.conf import get_config
+
+    with (
+        override_settings(SCIMKIT=scimkit_setting),
+        pytest.raises(ImproperlyConfigured, match=message),
+    ):
+        get_config()
+
+
+def test_prefixed_tenants_share_the_user_table(entra: Entra) -> None:
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.test import override_settings
+
+    fabrikam = Entra(FABRIKAM)
+    settings = {"TOKENS": {TOKEN: "contoso", FABRIKAM: "fabrikam"}, "TENANT_NAMES": "prefix"}
+    with override_settings(SCIMKIT=settings):
+        # The same userName from two directories: two Django users.
+        a = entra("POST", "/Users", entra_user("alice@example.com"))
+        b = fabrikam("POST", "/Users", entra_user("alice@example.com"))
+        assert (a.status_code, b.status_code) == (201, 201)
+        users = get_user_model().objects.order_by("username")
+        assert [u.username for u in users] == [
+            "contoso+alice@example.com",
+            "fabrikam+alice@example.com",
+        ]
+        field = get_user_model()._meta.get_field("username")
+        for u in users:
+            field.run_validators(u.username)  # a valid Django username
+            assert u.email == "alice@example.com"
+        # SCIM sees the plain userName, each tenant only its own user.
+        assert a.json()["userName"] == b.json()["userName"] == "alice@example.com"
+        mine = entra("GET", "/Users", filter='userName+eq+"alice@example.com"').json()
+        assert [r["id"] for r in mine["Resources"]] == [a.json()["id"]]
+        assert fabrikam("GET", f"/Users/{a.json()['id']}").status_code == 404
+
+        # Within one tenant the userName is still unique: 409, nothing added.
+        dup = fabrikam("POST", "/Users", entra_user("ALICE@example.com"))
+        assert (dup.status_code, dup.json()["scimType"]) == (409, "uniqueness")
+        assert get_user_model().objects.count() == 2
+
+        # Renaming maps again; deleting in one tenant leaves the other's user.
+        renamed = fabrikam(
+            "PATCH",
+            f"/Users/{b.json()['id']}",
+            {
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "Replace", "path": "userName", "value": "al@example.com"}],
+            },
+        )
+        assert renamed.status_code == 200
+        assert renamed.json()["userName"] == "al@example.com"
+        assert _user("fabrikam+al@example.com").pk == users[1].pk
+
+        # Groups are kept apart the same way.
+        for client in (entra, fabrikam):
+            g = client("POST", "/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Sales"})
+            assert g.status_code == 201
+            assert g.json()["displayName"] == "Sales"
+        assert sorted(Group.objects.values_list("name", flat=True)) == [
+            "contoso+Sales",
+            "fabrikam+Sales",
+        ]
+
+        assert entra("DELETE", f"/Users/{a.json()['id']}").status_code == 204
+        assert [u.username for u in get_user_model().objects.all()] == ["fabrikam+al@example.com"]
+        assert fabrikam("GET", f"/Users/{b.json()['id']}").json()["userName"] == "al@example.com"

@@ -40,5 +40,6 @@ def test_every_quickstart_is_there() -> None:
         "Plain",
         "WSGI (Flask, gunicorn)",
         "ASGI (FastAPI, Starlette, uvicorn)",
+        "PostgreSQL",
         "Django",
     } <= set(blocks())

@@ -115,10 +115,15 @@ static void test_builder_misuse(void) {
     CHECK_RC(scimkit_config_builder_set_store(b, "redis://x", 9), SCIMKIT_RESULT_INVALID_CONFIG);
     CHECK_RC(scimkit_config_builder_error_message(b, msg, sizeof msg, &n), SCIMKIT_RESULT_OK);
     CHECK(n > 0 && n < sizeof msg && memmem(msg, n, "unknown store", 13) != NULL);
-    CHECK_RC(scimkit_config_builder_set_store(b, "postgres://db/scim", 18),
-             SCIMKIT_RESULT_STORE_NOT_AVAILABLE);
-    CHECK_RC(scimkit_config_builder_set_store(b, "postgresql://db/scim", 20),
-             SCIMKIT_RESULT_STORE_NOT_AVAILABLE);
+    /* PostgreSQL URLs are accepted as they are set (_build connects: see
+     * test_postgres_unreachable); a builder holding one frees without connecting. */
+    {
+        scimkit_config_builder *pg = scimkit_config_builder_new();
+        CHECK_RC(scimkit_config_builder_set_store(pg, "postgres://db/scim", 18), SCIMKIT_RESULT_OK);
+        CHECK_RC(scimkit_config_builder_set_store(pg, "postgresql://db/scim", 20),
+                 SCIMKIT_RESULT_OK);
+        scimkit_config_builder_free(pg);
+    }
 
     /* Error message into a buffer that is too small: nothing copied, size told. */
     char tiny[4] = {'x', 'x', 'x', 'x'};
@@ -823,6 +828,47 @@ static void test_response_outlives_server(void) {
     reply_free(&r);
 }
 
+/* ===== PostgreSQL that cannot be opened (no server needed) ===== */
+
+/* Build a server on `url`: the result code, *server_out, and the message. */
+static scimkit_result build_on(const char *url, char *msg, size_t cap, size_t *n) {
+    scimkit_config_builder *b = scimkit_config_builder_new();
+    scimkit_server *server = (scimkit_server *)(uintptr_t)1;
+    CHECK_RC(scimkit_config_builder_add_token(b, TOKEN, strlen(TOKEN), "contoso", 7),
+             SCIMKIT_RESULT_OK);
+    CHECK_RC(scimkit_config_builder_set_store(b, url, strlen(url)), SCIMKIT_RESULT_OK);
+    scimkit_result rc = scimkit_config_builder_build(b, &server);
+    CHECK(server == NULL);
+    *n = 0;
+    CHECK_RC(scimkit_config_builder_error_message(b, msg, cap, n), SCIMKIT_RESULT_OK);
+    CHECK(*n < cap);
+    msg[*n < cap ? *n : cap - 1] = '\0';
+    scimkit_server_free(server);
+    scimkit_config_builder_free(b);
+    return rc;
+}
+
+static void test_postgres_unreachable(void) {
+    char msg[1024];
+    size_t n = 0;
+    /* Nothing listens on loopback port 1: refused at once (connect_timeout bounds it). */
+    scimkit_result rc = build_on(
+        "postgresql://scim:hunter2-secret@127.0.0.1:1/scim?connect_timeout=5", msg, sizeof msg, &n);
+    CHECK_RC(rc, SCIMKIT_RESULT_STORE_OPEN_FAILED);
+    CHECK(strstr(msg, "cannot open the PostgreSQL store at postgresql://scim@127.0.0.1:1/scim: "
+                      "the server is unreachable") == msg);
+    CHECK(strstr(msg, "hunter2") == NULL);
+    if (strstr(msg, "hunter2") != NULL || rc != SCIMKIT_RESULT_STORE_OPEN_FAILED) {
+        fprintf(stderr, "message: %s\n", msg);
+    }
+
+    /* A URL that does not parse: INVALID_CONFIG, still without the password. */
+    rc = build_on("postgresql://scim:hunter2-secret@127.0.0.1:notaport/scim", msg, sizeof msg, &n);
+    CHECK_RC(rc, SCIMKIT_RESULT_INVALID_CONFIG);
+    CHECK(strstr(msg, "invalid connection string") != NULL);
+    CHECK(strstr(msg, "hunter2") == NULL);
+}
+
 int main(void) {
     test_version_and_messages();
     test_builder_misuse();
@@ -838,6 +884,7 @@ int main(void) {
     if (sqlite) {
         test_sqlite_store();
     }
+    test_postgres_unreachable();
     test_response_outlives_server();
     test_no_thread_outlives_its_server();
     CHECK(teststore_live_count() == 0);

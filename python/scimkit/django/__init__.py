@@ -40,6 +40,18 @@ Settings (``SCIMKIT``, all optional except a way to authenticate):
     Absolute URL prefix for ``meta.location`` (derived from the request otherwise).
 ``SERVER_OPTIONS``
     More keyword arguments for ``scimkit.Server`` (``max_results``, ...).
+``TENANT_NAMES``
+    ``"single"`` (default): the project is provisioned by one directory. Django
+    usernames and group names are unique across the project, so every token
+    must map to the same tenant (several tokens for one tenant are fine, e.g.
+    while rotating the secret); a configuration naming two tenants is refused at
+    startup (system check ``scimkit.E001``, and ``ImproperlyConfigured`` on the
+    first request). ``"prefix"``: several directories share the user table;
+    each tenant's users and groups are stored as ``"<tenant>+<userName>"`` and
+    ``"<tenant>+<displayName>"`` (SCIM still sees the plain names), so tenants
+    never collide, while a duplicate userName within a tenant is a 409
+    ``uniqueness``. Tenant names must then consist of letters, digits and
+    ``_ . @ -``.
 
 Signals (``scimkit.django.signals``), sent after the transaction commits:
 ``user_provisioned``, ``user_updated``, ``user_deactivated``,

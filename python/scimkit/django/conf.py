@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,13 @@ _KNOWN = {
     "USER_MAPPER",
     "BASE_URL",
     "SERVER_OPTIONS",
+    "TENANT_NAMES",
 }
+
+#: Tenant names allowed with ``"TENANT_NAMES": "prefix"``: no ``+`` (so the
+#: prefix ends at the first one) and only characters Django's username
+#: validator accepts.
+_PREFIXABLE_TENANT = re.compile(r"[A-Za-z0-9_.@-]+")
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,15 @@ class Config:
     user_mapper: str = "scimkit.django.store.UserMapper"
     base_url: str | None = None
     server_options: dict[str, Any] = field(default_factory=dict)
+    tenant_names: str = "single"
+
+    @property
+    def tenants(self) -> list[str]:
+        """Every tenant the configuration serves, sorted."""
+        named = set(self.tokens.values())
+        if self.trusted_tenant:
+            named.add(self.trusted_tenant)
+        return sorted(named)
 
 
 def get_config() -> Config:
@@ -49,7 +65,12 @@ def get_config() -> Config:
         )
     if not raw.get("TOKENS") and not raw.get("TRUSTED_TENANT"):
         raise ImproperlyConfigured('SCIMKIT needs "TOKENS" ({token: tenant}) or "TRUSTED_TENANT"')
-    return Config(
+    tenant_names = raw.get("TENANT_NAMES", "single")
+    if tenant_names not in ("single", "prefix"):
+        raise ImproperlyConfigured(
+            f'SCIMKIT["TENANT_NAMES"] must be "single" or "prefix", not {tenant_names!r}'
+        )
+    config = Config(
         tokens=dict(raw.get("TOKENS") or {}),
         trusted_tenant=raw.get("TRUSTED_TENANT"),
         delete_policy=policy,
@@ -59,4 +80,32 @@ def get_config() -> Config:
         user_mapper=raw.get("USER_MAPPER", "scimkit.django.store.UserMapper"),
         base_url=raw.get("BASE_URL"),
         server_options=dict(raw.get("SERVER_OPTIONS") or {}),
+        tenant_names=tenant_names,
     )
+    _check_tenants(config)
+    return config
+
+
+def _check_tenants(config: Config) -> None:
+    """Refuse several tenants unless ``TENANT_NAMES`` is ``"prefix"``.
+
+    Usernames and group names are unique project-wide; with ``"prefix"`` the
+    tenant names must prefix cleanly.
+    """
+    tenants = config.tenants
+    if config.tenant_names == "single":
+        if len(tenants) > 1:
+            raise ImproperlyConfigured(
+                f"SCIMKIT: the tokens serve {len(tenants)} tenants ({', '.join(tenants)}), "
+                "but this Django project provisions one: usernames and group names are "
+                "unique across the whole project, so two directories would fight over "
+                'them. Map every token to the same tenant, or set "TENANT_NAMES": "prefix" '
+                'to store each tenant\'s users as "<tenant>+<userName>".'
+            )
+        return
+    bad = [t for t in tenants if not _PREFIXABLE_TENANT.fullmatch(t)]
+    if bad:
+        raise ImproperlyConfigured(
+            f'SCIMKIT: with "TENANT_NAMES": "prefix", tenant names may only contain letters, '
+            f"digits and _ . @ - (no +); not {', '.join(repr(t) for t in bad)}"
+        )

@@ -54,13 +54,29 @@ class UserMapper:
     ``username`` ← ``userName``, ``email`` ← the work email (else the primary,
     else the first), ``first_name``/``last_name`` ← ``name.givenName``/
     ``name.familyName``, ``is_active`` ← ``active`` (absent: active). Fields the
-    model does not have are skipped. Override ``username`` to keep tenants apart
-    in one user table (e.g. prefix the tenant).
+    model does not have are skipped.
+
+    With ``tenant_prefix`` (set by ``"TENANT_NAMES": "prefix"``), usernames and
+    auth group names are ``"<tenant>+<name>"``, keeping tenants apart in one user
+    table. Override ``username`` and ``group_name`` for another scheme.
     """
 
+    #: Prefix usernames and group names with ``"<tenant>+"``. Defaults to False.
+    tenant_prefix: bool = False
+
     def username(self, tenant: str, user_name: str) -> str:
-        """The user model's username for SCIM ``userName`` in ``tenant`` (default: as is)."""
-        return user_name
+        """The user model's username for SCIM ``userName`` in ``tenant``.
+
+        As is by default, ``"<tenant>+<userName>"`` with ``tenant_prefix``.
+        """
+        return f"{tenant}+{user_name}" if self.tenant_prefix else user_name
+
+    def group_name(self, tenant: str, display_name: str) -> str:
+        """The auth group's name for SCIM ``displayName`` in ``tenant``.
+
+        As is by default, ``"<tenant>+<displayName>"`` with ``tenant_prefix``.
+        """
+        return f"{tenant}+{display_name}" if self.tenant_prefix else display_name
 
     def apply(self, user: AbstractBaseUser, resource: dict[str, Any], tenant: str) -> None:
         """Set ``user``'s fields from ``resource`` of ``tenant`` (not saved)."""
@@ -132,7 +148,9 @@ class DjangoStore:
 
     The user model's username is unique across the whole project: two tenants
     provisioning the same userName collide (409) unless the ``UserMapper`` keeps
-    them apart (``UserMapper.username``). The same holds for group names.
+    them apart (``UserMapper.tenant_prefix``, or an own ``username``). The same
+    holds for group names (``UserMapper.group_name``). Through the settings, a
+    project serves one tenant unless ``"TENANT_NAMES": "prefix"``.
     """
 
     def __init__(
@@ -156,13 +174,15 @@ class DjangoStore:
     @classmethod
     def from_config(cls, config: Config) -> DjangoStore:
         """The store configured by the ``SCIMKIT`` setting."""
-        mapper_cls = import_string(config.user_mapper)
+        mapper = import_string(config.user_mapper)()
+        if config.tenant_names == "prefix":
+            mapper.tenant_prefix = True
         return cls(
             delete_policy=config.delete_policy,
             link_existing_users=config.link_existing_users,
             link_existing_groups=config.link_existing_groups,
             delete_groups=config.delete_groups,
-            user_mapper=mapper_cls(),
+            user_mapper=mapper,
         )
 
     # ===== helpers =====
@@ -281,7 +301,7 @@ class DjangoStore:
         return Stored(resource["id"], resource, 1)
 
     def _create_group(self, ctx: Ctx, resource: dict[str, Any]) -> Stored:
-        name = str(resource.get("displayName", ""))
+        name = self.mapper.group_name(ctx.tenant, str(resource.get("displayName", "")))
         group = Group.objects.filter(name=name).first()
         if group is not None:
             if not self.link_existing_groups or hasattr(group, "scim_resource"):
@@ -430,7 +450,7 @@ class DjangoStore:
             external_id=resource.get("externalId"),
         )
         group = rec.group
-        name = str(resource.get("displayName", ""))
+        name = self.mapper.group_name(ctx.tenant, str(resource.get("displayName", "")))
         if group is not None and group.name != name:
             group.name = name
             group.save(update_fields=["name"])

@@ -251,7 +251,16 @@ impl PostgresStore {
             .map_err(|e| fail(ConnectErrorKind::of_connect(e)))?;
         migrate::migrate(&mut client).map_err(fail)?;
         drop(client);
+        // r2d2's own worker pool runs its pending reaper once more after the
+        // store is dropped, keeping its threads up to 30 s; discard it instead,
+        // so no thread outlives the store (a C host may unload the library).
+        let workers = scheduled_thread_pool::ScheduledThreadPool::builder()
+            .num_threads(3)
+            .thread_name_pattern("scimkit-pg-{}")
+            .on_drop_behavior(scheduled_thread_pool::OnPoolDropBehavior::DiscardPendingScheduled)
+            .build();
         let pool = Pool::builder()
+            .thread_pool(std::sync::Arc::new(workers))
             .max_size(options.max_connections)
             .min_idle(Some(options.min_idle.min(options.max_connections)))
             .connection_timeout(options.checkout_timeout)
