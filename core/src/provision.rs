@@ -20,7 +20,9 @@ use crate::projection::Projection;
 use crate::protocol::{Call, Reply, store_error};
 use crate::schema::{LIST_RESPONSE_SCHEMA, ResourceKind};
 use crate::server::ScimServer;
-use crate::store::{Ctx, Member, MemberChange, Members, PageRequest, Query, StoreError, Stored};
+use crate::store::{
+    Ctx, GroupRef, Member, MemberChange, Members, PageRequest, Query, StoreError, Stored,
+};
 
 pub(crate) fn default_policies() -> Arc<Policies> {
     static DEFAULT: OnceLock<Arc<Policies>> = OnceLock::new();
@@ -623,24 +625,19 @@ impl ScimServer {
         ) {
             return None;
         }
-        let rs = self.inner.registry.get(ResourceKind::Group);
-        let Ok(filter) = crate::filter::resolve(&eq_filter("members", Some("value"), id), rs)
-        else {
-            return None;
+        let found = match self.inner.store.groups_of(ctx, id) {
+            Err(StoreError::Unsupported) => self.groups_by_query(ctx, id),
+            other => other.map_err(|e| store_error(ctx, ResourceKind::User, id, e)),
         };
-        let q = Query::all(Arc::clone(rs))
-            .filter(Some(filter))
-            .members(Members::Exclude);
-        match self.run_query(ctx, ResourceKind::Group, &q) {
-            Ok(page) if !page.resources.is_empty() => {
-                let groups: Vec<Value> = page
-                    .resources
-                    .iter()
+        match found {
+            Ok(groups) if !groups.is_empty() => {
+                let groups: Vec<Value> = groups
+                    .into_iter()
                     .map(|g| {
                         json!({
                             "value": g.id,
                             "$ref": format!("{}/Groups/{}", call.base_url, g.id),
-                            "display": g.resource.get("displayName").cloned().unwrap_or(Value::Null),
+                            "display": g.display_name,
                             "type": "direct",
                         })
                     })
@@ -653,6 +650,29 @@ impl ScimServer {
                 None
             }
         }
+    }
+
+    /// [`UserStore::groups_of`] for stores that do not answer it: the query
+    /// `members[value eq "<id>"]`.
+    fn groups_by_query(&self, ctx: &Ctx, id: &str) -> Result<Vec<GroupRef>> {
+        let rs = self.inner.registry.get(ResourceKind::Group);
+        let filter = crate::filter::resolve(&eq_filter("members", Some("value"), id), rs)?;
+        let q = Query::all(Arc::clone(rs))
+            .filter(Some(filter))
+            .members(Members::Exclude);
+        let page = self.run_query(ctx, ResourceKind::Group, &q)?;
+        Ok(page
+            .resources
+            .into_iter()
+            .map(|g| GroupRef {
+                display_name: g
+                    .resource
+                    .get("displayName")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                id: g.id,
+            })
+            .collect())
     }
 
     // ===== hidden users (soft delete and review) =====

@@ -9,8 +9,8 @@ use parking_lot::RwLock;
 use serde_json::Value;
 
 use super::{
-    Ctx, Member, MemberChange, Members, Page, Query, SharedStored, StoreError, StoreResult, Stored,
-    UserStore, paginate, unique_key,
+    Ctx, GroupRef, Member, MemberChange, Members, Page, Query, SharedStored, StoreError,
+    StoreResult, Stored, UserStore, paginate, unique_key,
 };
 use crate::filter::{CompValue, CompareOp, Filter};
 use crate::schema::ResourceKind;
@@ -625,6 +625,33 @@ impl UserStore for MemoryStore {
             }
             ResourceKind::Group => t.groups[id].materialize(id, members),
         })
+    }
+
+    fn groups_of(&self, ctx: &Ctx, member_id: &str) -> StoreResult<Vec<GroupRef>> {
+        let tenants = self.tenants.read();
+        let Some(ids) = tenants
+            .get(&ctx.tenant)
+            .and_then(|t| Some((t, t.member_of.get(member_id)?)))
+        else {
+            return Ok(Vec::new());
+        };
+        let (t, ids) = ids;
+        let mut out: Vec<GroupRef> = ids
+            .iter()
+            .filter_map(|id| {
+                let g = t.groups.get(id)?;
+                Some(GroupRef {
+                    id: id.clone(),
+                    display_name: g
+                        .resource
+                        .get("displayName")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                })
+            })
+            .collect();
+        out.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
     }
 
     fn query_shared(

@@ -111,6 +111,16 @@ impl From<Stored> for SharedStored {
     }
 }
 
+/// A group that a resource is a direct member of (for a User's `groups`
+/// attribute, RFC 7643 §4.1.2), from [`UserStore::groups_of`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRef {
+    /// The group's id.
+    pub id: String,
+    /// The group's `displayName`, if it has one.
+    pub display_name: Option<String>,
+}
+
 /// Whether a Group read should include `members`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Members {
@@ -463,6 +473,16 @@ pub trait UserStore: Send + Sync + 'static {
         Ok(self.get(ctx, kind, id, members)?.map(SharedStored::from))
     }
 
+    /// The groups `member_id` is a direct member of, in `id` order: what a
+    /// query for `members[value eq "<member_id>"]` answers. Every rendered User
+    /// asks it, so a store with a membership index should answer it directly;
+    /// the default answers [`StoreError::Unsupported`] and the engine runs that
+    /// query instead.
+    fn groups_of(&self, ctx: &Ctx, member_id: &str) -> StoreResult<Vec<GroupRef>> {
+        let _ = (ctx, member_id);
+        Err(StoreError::Unsupported)
+    }
+
     /// Replace a resource entirely (for a Group, including its members). With
     /// `if_version`, fail with [`StoreError::PreconditionFailed`] unless the stored
     /// version equals it. [`StoreError::NotFound`] if absent.
@@ -587,6 +607,9 @@ impl<S: UserStore + ?Sized> UserStore for Arc<S> {
         query: &Query,
     ) -> StoreResult<Page<SharedStored>> {
         (**self).query_shared(ctx, kind, query)
+    }
+    fn groups_of(&self, ctx: &Ctx, member_id: &str) -> StoreResult<Vec<GroupRef>> {
+        (**self).groups_of(ctx, member_id)
     }
     fn modify_members(
         &self,

@@ -53,6 +53,7 @@ pub const CHECKS: &[(&str, Check)] = &[
         concurrent_writers_lose_nothing,
     ),
     ("shared_reads_agree", shared_reads_agree),
+    ("groups_of_agrees_with_query", groups_of_agrees_with_query),
 ];
 
 /// Run every check, each on a fresh store from `factory`.
@@ -75,7 +76,7 @@ macro_rules! store_conformance_tests {
             versions_are_compare_and_set, filters_agree_with_the_evaluator,
             sort_agrees_with_the_reference_order, index_paging, cursor_paging,
             membership_deltas, delete_cascades_to_groups, members_can_be_excluded,
-            concurrent_writers_lose_nothing, shared_reads_agree);
+            concurrent_writers_lose_nothing, shared_reads_agree, groups_of_agrees_with_query);
     };
     (@each_deref $guard:expr; $($name:ident),*) => {
         $(
@@ -92,7 +93,7 @@ macro_rules! store_conformance_tests {
             versions_are_compare_and_set, filters_agree_with_the_evaluator,
             sort_agrees_with_the_reference_order, index_paging, cursor_paging,
             membership_deltas, delete_cascades_to_groups, members_can_be_excluded,
-            concurrent_writers_lose_nothing, shared_reads_agree);
+            concurrent_writers_lose_nothing, shared_reads_agree, groups_of_agrees_with_query);
     };
     (@each $store:expr; $($name:ident),*) => {
         $(
@@ -1448,4 +1449,99 @@ pub fn shared_reads_agree(store: &dyn UserStore) {
         user_before.resource["userName"], "alice",
         "a shared user changed under its reader"
     );
+}
+
+/// `groups_of` (when the store answers it) lists what the query
+/// `members[value eq "<id>"]` finds, in id order, with display names, within
+/// the tenant, and follows membership changes and deletes.
+pub fn groups_of_agrees_with_query(store: &dyn UserStore) {
+    let c = ctx("t1");
+    for (id, name) in [("u1", "alice"), ("u2", "bob"), ("u3", "carol")] {
+        store
+            .create(&c, ResourceKind::User, user(id, name, json!({})))
+            .expect("create user");
+    }
+    for (id, name, members) in [
+        ("g2", "Sales", &["u1", "u2"][..]),
+        ("g1", "Staff", &["u1"][..]),
+        ("g3", "Nested", &["g1", "u2"][..]),
+    ] {
+        store
+            .create(&c, ResourceKind::Group, group(id, name, members))
+            .expect("create group");
+    }
+    // The same member id in another tenant's group must not show.
+    store
+        .create(
+            &ctx("t2"),
+            ResourceKind::Group,
+            group("gx", "Other", &["u1"]),
+        )
+        .expect("create group");
+    let by_query = |member: &str| -> Vec<(String, Option<String>)> {
+        let rs = Arc::clone(registry().get(ResourceKind::Group));
+        let text = format!(r#"members[value eq "{member}"]"#);
+        let filter = crate::filter::parse(&text)
+            .ok()
+            .and_then(|f| crate::filter::resolve(&f, &rs).ok())
+            .expect("filter");
+        let q = Query::all(rs)
+            .filter(Some(filter))
+            .members(Members::Exclude);
+        let (ids, _) = run_query(store, &c, &q);
+        ids.into_iter()
+            .map(|id| {
+                let g = store
+                    .get(&c, ResourceKind::Group, &id, Members::Exclude)
+                    .expect("get")
+                    .expect("group");
+                let name = g.resource["displayName"].as_str().map(str::to_owned);
+                (id, name)
+            })
+            .collect()
+    };
+    let check = |member: &str, expected: &[(&str, &str)]| {
+        let wanted: Vec<(String, Option<String>)> = expected
+            .iter()
+            .map(|(id, name)| ((*id).to_owned(), Some((*name).to_owned())))
+            .collect();
+        assert_eq!(
+            by_query(member),
+            wanted,
+            "the membership query for {member}"
+        );
+        match store.groups_of(&c, member) {
+            Ok(found) => {
+                let found: Vec<(String, Option<String>)> =
+                    found.into_iter().map(|g| (g.id, g.display_name)).collect();
+                assert_eq!(found, wanted, "groups_of({member})");
+            }
+            Err(StoreError::Unsupported) => {}
+            Err(e) => panic!("groups_of({member}) failed: {e:?}"),
+        }
+    };
+    check("u1", &[("g1", "Staff"), ("g2", "Sales")]);
+    check("u2", &[("g2", "Sales"), ("g3", "Nested")]);
+    check("g1", &[("g3", "Nested")]);
+    check("u3", &[]);
+    check("nobody", &[]);
+    let change = MemberChange {
+        remove: vec!["u1".into()],
+        add: vec![Member {
+            value: "u3".into(),
+            kind: None,
+            display: None,
+        }],
+        last_modified: T.into(),
+        ..MemberChange::default()
+    };
+    store
+        .modify_members(&c, "g1", &change, None)
+        .expect("modify_members");
+    store
+        .delete(&c, ResourceKind::Group, "g2", None)
+        .expect("delete");
+    check("u1", &[]);
+    check("u2", &[("g3", "Nested")]);
+    check("u3", &[("g1", "Staff")]);
 }

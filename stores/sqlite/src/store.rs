@@ -13,8 +13,8 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_iter};
 use scimkit::ResourceKind;
 use scimkit::store::{
-    Ctx, Member, MemberChange, Members, Page, PageRequest, Query, StoreError, StoreResult, Stored,
-    UserStore,
+    Ctx, GroupRef, Member, MemberChange, Members, Page, PageRequest, Query, StoreError,
+    StoreResult, Stored, UserStore, fold_case,
 };
 use serde_json::Value;
 
@@ -473,6 +473,11 @@ const INSERT_MEMBERS: &str = "INSERT OR IGNORE INTO members (group_pk, member_id
 /// Remove members, set-based: `?3` is a JSON array of ids.
 const DELETE_MEMBERS: &str = "DELETE FROM members WHERE group_pk = ?1 AND tenant = ?2 \
      AND member_id IN (SELECT j.value FROM json_each(?3) AS j)";
+
+/// The groups a member is in (`member_key` is the folded member id, as the
+/// `members[value eq …]` filter compares), in id order.
+const GROUPS_OF: &str = "SELECT g.id, g.resource ->> '$.displayName' FROM members m \
+     JOIN groups g ON g.pk = m.group_pk WHERE m.tenant = ?1 AND m.member_key = ?2 ORDER BY g.id";
 
 const SELECT_MEMBERS: &str = "SELECT member_id, type, display FROM members WHERE group_pk = ?1 AND tenant = ?2 ORDER BY member_id";
 
@@ -1019,6 +1024,25 @@ impl UserStore for SqliteStore {
             let stored = Hit::new(row)?.finish(conn, &ctx.tenant, kind, members)?;
             drop(snapshot);
             Ok(Some(stored))
+        })
+    }
+
+    /// One indexed join (`members_by_member`), instead of the generic
+    /// membership filter's `IN (SELECT …)` with its temporary table.
+    fn groups_of(&self, ctx: &Ctx, member_id: &str) -> StoreResult<Vec<GroupRef>> {
+        let key = fold_case(member_id);
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(GROUPS_OF).map_err(store_error)?;
+            let rows = stmt
+                .query_map(params![ctx.tenant, key], |r| {
+                    Ok(GroupRef {
+                        id: r.get(0)?,
+                        display_name: r.get(1)?,
+                    })
+                })
+                .map_err(store_error)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(store_error)
         })
     }
 
