@@ -383,7 +383,8 @@ pub(crate) struct ServeSettings {
 pub(crate) struct SyncSettings {
     /// One per tenant, validated, with `--sync-schedule` applied (serve only).
     pub(crate) configs: Vec<scimkit_graph::SyncConfig>,
-    /// The JSON file keeping each tenant's delta link and synced ids.
+    /// The JSON file keeping each tenant's delta link and synced ids (SQLite;
+    /// on PostgreSQL the state is in the `scimkit_server_sync_state` table).
     pub(crate) state: PathBuf,
 }
 
@@ -502,6 +503,11 @@ impl Loaded {
             }
         }
         let state = match self.file.sync_state.take() {
+            Some(_) if matches!(db.database, Database::Postgres(_)) => {
+                return Err(ConfigError::Invalid(
+                    "sync_state is for a SQLite database: on PostgreSQL the sync state is kept in the database (shared by every replica)".to_owned(),
+                ));
+            }
             Some(p) => self.dir.join(p),
             None => match &db.database {
                 Database::Sqlite(p) => {

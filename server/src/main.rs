@@ -1,8 +1,9 @@
 //! `scimkit`: the SCIM 2.0 provisioning server for Microsoft Entra ID.
 //!
 //! `scimkit serve` serves SCIM (tower-scim over axum/hyper, HTTP or HTTPS) on a
-//! SQLite file; `scimkit token …` and `scimkit tenant …` manage bearer tokens
-//! (only their SHA-256 is stored) and tenants in the same file; `scimkit sync
+//! SQLite file or a PostgreSQL database (several replicas on one database);
+//! `scimkit token …` and `scimkit tenant …` manage bearer tokens (only their
+//! SHA-256 is stored) and tenants in the same database; `scimkit sync
 //! run` pulls a tenant's users from Microsoft Graph (also on a schedule while
 //! serving). Run
 //! `scimkit --help` for every option.
@@ -13,6 +14,7 @@ mod cli;
 mod db;
 mod events;
 mod metrics;
+mod pg;
 mod policies;
 mod provlog;
 mod serve;
@@ -31,13 +33,6 @@ use crate::cli::{Cli, Command};
 
 /// Every failure the binary reports (then exits with status 1).
 pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
-
-/// The answer to `--database-url` until the PostgreSQL store exists.
-pub(crate) fn postgres_not_built() -> Error {
-    "PostgreSQL (--database-url / SCIMKIT_DATABASE_URL) is not built yet in this version of scimkit: \
-     use a SQLite file with --db"
-        .into()
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -17,11 +17,11 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::Error;
 use crate::app::{self, AppState};
-use crate::cli::{Database, ServeSettings, StoreKind};
+use crate::cli::{ServeSettings, StoreKind};
 use crate::db::{AdminDb, NewToken, TokenAuth};
 use crate::metrics::Metrics;
 use crate::policies::DbPolicies;
-use crate::provlog::SqliteLog;
+use crate::provlog::ServerLog;
 use crate::web::{Sessions, WebState};
 
 /// How often old provisioning log entries are pruned.
@@ -32,24 +32,16 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Run the server until a shutdown signal, then drain.
 pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
-    let path = match &s.db.database {
-        Database::Sqlite(p) => p.clone(),
-        Database::Postgres(_) => return Err(crate::postgres_not_built()),
-    };
     // Signals are caught from here on, before anything is announced.
     let mut signals = Signals::new()?;
 
-    let (mut store, admin) = crate::store::open_database(&s.db.database)?;
+    let opened = crate::store::open(&s.db.database)?;
+    let (mut store, describe) = (opened.store, opened.describe);
     if s.store == StoreKind::Memory {
         store = Arc::new(scimkit::MemoryStore::new());
     }
-    let admin = Arc::new(admin);
-    let log = Arc::new(SqliteLog::open(&path).map_err(|e| {
-        format!(
-            "cannot open the provisioning log in {}: {e}",
-            path.display()
-        )
-    })?);
+    let log = Arc::new(crate::store::open_log(&s.db.database, &opened.admin)?);
+    let admin = Arc::new(opened.admin);
     let policies = Arc::new(DbPolicies::new(admin.clone(), s.default_policies.clone()));
     apply_file_policies(&admin, &policies, &s.tenant_policies)?;
     admin_password_from_env(&admin)?;
@@ -103,7 +95,11 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
         log: log.clone(),
         policies,
         scim: scim.clone(),
-        sessions: Arc::new(Sessions::default()),
+        // On PostgreSQL sessions are shared by the replicas.
+        sessions: Arc::new(match admin.pg() {
+            Some(pg) => Sessions::shared(pg),
+            None => Sessions::default(),
+        }),
         secure: tls.is_some(),
         file_tenants: Arc::new(s.tenant_policies.iter().map(|(n, _)| n.clone()).collect()),
         public_url: s.public_url.as_deref().map(Arc::from),
@@ -121,7 +117,7 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
     tracing::info!(
         listen = %local,
         tls = tls.is_some(),
-        database = %path.display(),
+        database = %describe,
         store = ?s.store,
         tenant_url,
         "scimkit {} serving SCIM",
@@ -243,7 +239,7 @@ fn admin_password_from_env(admin: &AdminDb) -> Result<(), Error> {
 
 /// Delete provisioning log entries older than the retention, now and then
 /// every hour.
-async fn prune_periodically(log: Arc<SqliteLog>, days: u32) {
+async fn prune_periodically(log: Arc<ServerLog>, days: u32) {
     loop {
         let l = log.clone();
         match tokio::task::spawn_blocking(move || l.prune_days(days)).await {
