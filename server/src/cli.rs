@@ -22,6 +22,8 @@ from the TOML file given with --config. Keys of the file are the long option
 names with '_' for '-', for example:
 
     db = \"/var/lib/scimkit/scimkit.db\"
+    # or, for several replicas on one database (instead of db):
+    # database_url = \"postgres://scimkit:secret@db.internal:5432/scimkit\"
     listen = \"0.0.0.0:8443\"
     base_path = \"/scim/v2\"
     public_url = \"https://scim.example.com\"
@@ -48,6 +50,7 @@ SCIM): one [[sync]] table per tenant, run by `scimkit sync run --tenant NAME`
 or, with a schedule, by `scimkit serve`:
 
     sync_state = \"/var/lib/scimkit/sync-state.json\"   # default: <db>.sync-state.json
+                                                      # (PostgreSQL: kept in the database)
     [[sync]]
     tenant = \"contoso\"
     entra_tenant = \"contoso.onmicrosoft.com\"
@@ -61,7 +64,8 @@ review, never removed by the sync; existing users with the same userName are
 linked.";
 
 /// scimkit: a SCIM 2.0 provisioning target for Microsoft Entra ID (and any RFC
-/// 7644 client), storing users and groups in one SQLite file.
+/// 7644 client), storing users and groups in one SQLite file or, for several
+/// replicas, in PostgreSQL.
 #[derive(Debug, Parser)]
 #[command(name = "scimkit", version, after_long_help = AFTER_HELP)]
 pub(crate) struct Cli {
@@ -84,9 +88,12 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, env = "SCIMKIT_DB", value_name = "PATH")]
     pub(crate) db: Option<PathBuf>,
 
-    /// A PostgreSQL URL (postgres://user@host/db) to use instead of --db, for
-    /// several replicas on one database. Not built yet: the server refuses it
-    /// with an error.
+    /// A PostgreSQL URL (postgres://user:password@host:5432/db) to use
+    /// instead of --db: users, groups, tenants, token hashes, policies, the
+    /// provisioning log, admin sessions and sync state all live in that
+    /// database, so several `scimkit serve` replicas behind a load balancer
+    /// can share it. Tables are created or migrated at start (replicas may
+    /// start together). The password never appears in logs or errors.
     #[arg(
         long,
         global = true,
@@ -238,9 +245,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "SCIMKIT_EVENT_WEBHOOK", value_name = "URL")]
     pub(crate) event_webhook: Option<String>,
 
-    /// Where users and groups live: "sqlite" (the --db file) or "memory"
-    /// (in this process only, lost when it stops: for benchmarks and trials;
-    /// tenants and tokens stay in the --db file). [default: sqlite]
+    /// Where users and groups live: "sqlite" (the database: the --db file or
+    /// the --database-url) or "memory" (in this process only, lost when it
+    /// stops: for benchmarks and trials; tenants and tokens stay in the
+    /// database). [default: sqlite]
     #[arg(long, env = "SCIMKIT_STORE", value_enum, value_name = "STORE")]
     pub(crate) store: Option<StoreKind>,
 }

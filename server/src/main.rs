@@ -72,12 +72,21 @@ fn main() -> ExitCode {
 fn serve(args: cli::ServeArgs, global: &cli::GlobalArgs) -> Result<(), Error> {
     let settings = args.resolve(global)?;
     telemetry::init(settings.log_format, &settings.log)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let result = rt.block_on(serve::run(settings));
-    // Blocking tasks still running after the drain timeout are not waited for.
-    rt.shutdown_timeout(Duration::from_secs(1));
+    // Opened before the runtime starts and released after it stopped: the
+    // PostgreSQL client blocks, and must neither connect nor close its
+    // connections on an async worker thread (the last handles could otherwise
+    // be dropped by a connection task at shutdown).
+    let result = store::open(&settings.db.database).and_then(|opened| {
+        let keep = (opened.store.clone(), opened.admin.pg());
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        let result = rt.block_on(serve::run(settings, opened));
+        // Blocking tasks still running after the drain timeout are not waited for.
+        rt.shutdown_timeout(Duration::from_secs(1));
+        drop(keep);
+        result
+    });
     if let Err(e) = &result {
         tracing::error!(error = %e, "scimkit stopped");
     }

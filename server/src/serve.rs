@@ -22,6 +22,7 @@ use crate::db::{AdminDb, NewToken, TokenAuth};
 use crate::metrics::Metrics;
 use crate::policies::DbPolicies;
 use crate::provlog::ServerLog;
+use crate::store::Opened;
 use crate::web::{Sessions, WebState};
 
 /// How often old provisioning log entries are pruned.
@@ -30,12 +31,16 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
 /// How long a client may take for the TLS handshake or to send request headers.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Run the server until a shutdown signal, then drain.
-pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
+/// Run the server on the `opened` database until a shutdown signal, then
+/// drain.
+///
+/// The database clients block: everything here that talks to the database
+/// directly runs in `block_in_place` (the PostgreSQL client must never run on
+/// an async worker); requests reach it through `spawn_blocking`.
+pub(crate) async fn run(s: ServeSettings, opened: Opened) -> Result<(), Error> {
     // Signals are caught from here on, before anything is announced.
     let mut signals = Signals::new()?;
 
-    let opened = crate::store::open(&s.db.database)?;
     let (mut store, describe) = (opened.store, opened.describe);
     if s.store == StoreKind::Memory {
         store = Arc::new(scimkit::MemoryStore::new());
@@ -43,8 +48,11 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
     let log = Arc::new(crate::store::open_log(&s.db.database, &opened.admin)?);
     let admin = Arc::new(opened.admin);
     let policies = Arc::new(DbPolicies::new(admin.clone(), s.default_policies.clone()));
-    apply_file_policies(&admin, &policies, &s.tenant_policies)?;
-    admin_password_from_env(&admin)?;
+    let (first_token, active_tokens) = tokio::task::block_in_place(|| -> Result<_, Error> {
+        apply_file_policies(&admin, &policies, &s.tenant_policies)?;
+        admin_password_from_env(&admin)?;
+        Ok((admin.bootstrap()?, admin.active_tokens()?))
+    })?;
     let tls = match &s.tls {
         Some((cert, key)) => Some(crate::tls::acceptor(cert, key)?),
         None => None,
@@ -79,11 +87,11 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
     }
     let scim = builder.build()?;
 
-    match admin.bootstrap()? {
+    match first_token {
         Some(token) => {
             print_first_token(&token, &tenant_url, tls.is_some() || s.public_url.is_some())?
         }
-        None if admin.active_tokens()? == 0 => tracing::warn!(
+        None if active_tokens == 0 => tracing::warn!(
             "no active token: every request will answer 401; create one with `scimkit token create --tenant NAME`"
         ),
         None => {}
@@ -112,7 +120,8 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
     };
     let app = app::router(scim, state, web);
     // Scheduled Graph syncs; they stop with the server.
-    let syncs = crate::sync::spawn_scheduled(&store, &admin, &s.sync)?;
+    let syncs =
+        tokio::task::block_in_place(|| crate::sync::spawn_scheduled(&store, &admin, &s.sync))?;
     drop(store);
     tracing::info!(
         listen = %local,
@@ -170,18 +179,22 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
             "in-flight requests did not finish in time; stopping anyway"
         );
     }
-    // The engine (and the store it holds) goes with the app.
-    drop(syncs);
-    drop(app);
+    // The engine (and the store it holds) goes with the app; PostgreSQL
+    // clients close (blocking) as they are dropped.
     pruner.abort();
     let _ = pruner.await;
-    drop(log);
-    match Arc::try_unwrap(admin) {
-        Ok(admin) => admin
-            .close()
-            .map_err(|e| format!("closing the database: {e}"))?,
-        Err(_) => tracing::warn!("the database is still in use; it was not checkpointed"),
-    }
+    tokio::task::block_in_place(move || -> Result<(), Error> {
+        drop(syncs);
+        drop(app);
+        drop(log);
+        match Arc::try_unwrap(admin) {
+            Ok(admin) => admin
+                .close()
+                .map_err(|e| format!("closing the database: {e}"))?,
+            Err(_) => tracing::warn!("the database is still in use; it was not checkpointed"),
+        }
+        Ok(())
+    })?;
     tracing::info!("shutdown complete");
     Ok(())
 }
