@@ -211,15 +211,14 @@ impl AdminDb {
         if !valid_tenant_name(name) {
             return Err(DbError::TenantName(name.to_owned()));
         }
-        let inserted = match &self.backend {
-            Backend::Sqlite(conn) => {
-                conn.lock().execute(
+        let inserted =
+            match &self.backend {
+                Backend::Sqlite(conn) => conn.lock().execute(
                     "INSERT OR IGNORE INTO scimkit_server_tenants (name, created) VALUES (?1, ?2)",
                     params![name, scimkit::time::now()],
-                )? == 1
-            }
-            Backend::Postgres(pg) => pg.insert_tenant(name)?,
-        };
+                )? == 1,
+                Backend::Postgres(pg) => pg.insert_tenant(name)?,
+            };
         if !inserted {
             return Err(DbError::TenantExists(name.to_owned()));
         }

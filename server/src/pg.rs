@@ -346,7 +346,9 @@ impl PgDb {
         for _ in 0..TOKEN_ATTEMPTS {
             let (id, digest, secret) = draw()?;
             let now = scimkit::time::now();
-            let n = self.with(Mode::Once, |c| insert_token(c, &id, tenant, &digest, label, &now))?;
+            let n = self.with(Mode::Once, |c| {
+                insert_token(c, &id, tenant, &digest, label, &now)
+            })?;
             if n == 1 {
                 return Ok(Some((id, secret)));
             }
@@ -680,7 +682,11 @@ impl PgDb {
     }
 
     /// Every matching entry, oldest first, as JSON lines, read in batches.
-    pub(crate) fn log_export(&self, q: &LogQuery, out: &mut dyn Write) -> Result<u64, crate::Error> {
+    pub(crate) fn log_export(
+        &self,
+        q: &LogQuery,
+        out: &mut dyn Write,
+    ) -> Result<u64, crate::Error> {
         let (w, args) = conditions(q);
         let n = args.len();
         let joiner = if w.is_empty() { " WHERE" } else { " AND" };

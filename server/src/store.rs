@@ -59,7 +59,9 @@ pub(crate) fn open(database: &Database) -> Result<Opened, crate::Error> {
             let store = PostgresStore::connect_with(url, &options)?;
             let describe = store.target().to_string();
             let pg = PgDb::connect(url, SERVER_POOL, CHECKOUT).map_err(|e| {
-                format!("cannot open the server's tables in the PostgreSQL database at {describe}: {e}")
+                format!(
+                    "cannot open the server's tables in the PostgreSQL database at {describe}: {e}"
+                )
             })?;
             Ok(Opened {
                 store: Arc::new(store),

@@ -26,13 +26,9 @@ const ADMIN_PASSWORD: &str = "replicas share sessions";
 /// one started alone, so it is the one printing the first token).
 fn two_replicas(url: &str, dir: &std::path::Path) -> (Server, Server, String) {
     let unused = dir.join("unused.db");
-    let a = Start::new(&unused)
-        .args(&["--database-url", url])
-        .spawn();
+    let a = Start::new(&unused).args(&["--database-url", url]).spawn();
     let token = a.banner_token();
-    let b = Start::new(&unused)
-        .args(&["--database-url", url])
-        .spawn();
+    let b = Start::new(&unused).args(&["--database-url", url]).spawn();
     // The second replica found the token: no second banner.
     assert!(
         b.stdout.lock().unwrap().is_empty(),
@@ -150,7 +146,8 @@ fn the_same_user_name_through_both_replicas_at_once_is_created_once() {
                 })
             })
             .collect();
-        let mut results: Vec<(u16, Value)> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let mut results: Vec<(u16, Value)> =
+            threads.into_iter().map(|t| t.join().unwrap()).collect();
         results.sort_by_key(|(s, _)| *s);
         assert_eq!(
             (results[0].0, results[1].0),
@@ -223,8 +220,7 @@ fn a_postgres_restart_while_writing_answers_503_and_loses_no_acknowledged_write(
                                 == "urn:ietf:params:scim:api:messages:2.0:Error"
                                 && body["status"] == "503"
                                 && r.header("retry-after").is_some()
-                                && r.header("content-type")
-                                    == Some("application/scim+json");
+                                && r.header("content-type") == Some("application/scim+json");
                             if !fine {
                                 odd.lock().unwrap().push(format!("503 {r:?}"));
                             }
@@ -272,16 +268,24 @@ fn a_postgres_restart_while_writing_answers_503_and_loses_no_acknowledged_write(
     let mut stored = BTreeSet::new();
     let mut start = 1;
     for _ in 0..1000 {
-        let (st, page) = clients[1].call("GET", &format!("/Users?startIndex={start}&count=100"), None);
+        let (st, page) =
+            clients[1].call("GET", &format!("/Users?startIndex={start}&count=100"), None);
         assert_eq!(st, 200, "{page}");
         let items = page["Resources"].as_array().cloned().unwrap_or_default();
         if items.is_empty() {
             break;
         }
         start += items.len();
-        stored.extend(items.iter().map(|u| u["userName"].as_str().unwrap().to_owned()));
+        stored.extend(
+            items
+                .iter()
+                .map(|u| u["userName"].as_str().unwrap().to_owned()),
+        );
     }
-    let lost: Vec<&String> = acknowledged.iter().filter(|n| !stored.contains(*n)).collect();
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|n| !stored.contains(*n))
+        .collect();
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
     assert!(acknowledged.len() >= 40);
     assert!(a.stop().success());
@@ -332,7 +336,9 @@ fn tokens_tenants_admin_sessions_and_the_log_are_shared_by_replicas() {
     let (ok, out, err) = cli(
         &url,
         dir.path(),
-        &["token", "create", "--tenant", "fabrikam", "--label", "entra"],
+        &[
+            "token", "create", "--tenant", "fabrikam", "--label", "entra",
+        ],
     );
     assert!(ok, "{err}");
     let token = out
@@ -342,7 +348,9 @@ fn tokens_tenants_admin_sessions_and_the_log_are_shared_by_replicas() {
         .unwrap()
         .to_owned();
     let id = out.split_whitespace().nth(2).unwrap().to_owned();
-    let (st, u) = a.client(&token).call("POST", "/Users", Some(&user("via-a@fabrikam.com")));
+    let (st, u) = a
+        .client(&token)
+        .call("POST", "/Users", Some(&user("via-a@fabrikam.com")));
     assert_eq!(st, 201, "{u}");
     let (st, list) = b.client(&token).call("GET", "/Users", None);
     assert_eq!(st, 200);
@@ -350,10 +358,15 @@ fn tokens_tenants_admin_sessions_and_the_log_are_shared_by_replicas() {
     // Tenants are separate: the first token's tenant sees nobody.
     let (_, list) = b.client(&first).call("GET", "/Users", None);
     assert_eq!(list["totalResults"], 0);
-    let (st, u) = b.client(&token).call("POST", "/Users", Some(&user("via-b@fabrikam.com")));
+    let (st, u) = b
+        .client(&token)
+        .call("POST", "/Users", Some(&user("via-b@fabrikam.com")));
     assert_eq!(st, 201, "{u}");
     let (ok, out, _) = cli(&url, dir.path(), &["tenant", "list"]);
-    assert!(ok && out.contains("fabrikam") && out.contains("default"), "{out}");
+    assert!(
+        ok && out.contains("fabrikam") && out.contains("default"),
+        "{out}"
+    );
     let (ok, out, _) = cli(&url, dir.path(), &["token", "list", "--tenant", "fabrikam"]);
     assert!(ok && out.contains(&id) && out.contains("entra"), "{out}");
     assert!(!out.contains(&token));
@@ -361,9 +374,15 @@ fn tokens_tenants_admin_sessions_and_the_log_are_shared_by_replicas() {
     // The provisioning log holds both replicas' entries.
     let (ok, out, err) = cli(&url, dir.path(), &["log", "export", "--tenant", "fabrikam"]);
     assert!(ok, "{err}");
-    let entries: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let entries: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let names: BTreeSet<&str> = entries.iter().filter_map(|e| e["name"].as_str()).collect();
-    assert!(names.contains("via-a@fabrikam.com") && names.contains("via-b@fabrikam.com"), "{out}");
+    assert!(
+        names.contains("via-a@fabrikam.com") && names.contains("via-b@fabrikam.com"),
+        "{out}"
+    );
     assert!(entries.iter().all(|e| e["tokenId"] == id.as_str()), "{out}");
 
     // Revoked through the CLI: refused by both replicas from the next request.
@@ -384,7 +403,13 @@ fn tokens_tenants_admin_sessions_and_the_log_are_shared_by_replicas() {
         .unwrap();
     writeln!(set.stdin.take().unwrap(), "{ADMIN_PASSWORD}").unwrap();
     assert!(set.wait().unwrap().success());
-    let login = admin_req(a.addr, "POST", "/admin/login", "", &[("password", ADMIN_PASSWORD)]);
+    let login = admin_req(
+        a.addr,
+        "POST",
+        "/admin/login",
+        "",
+        &[("password", ADMIN_PASSWORD)],
+    );
     assert_eq!(login.status, 303, "{}", login.text());
     let cookie = login
         .header("set-cookie")
