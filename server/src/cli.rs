@@ -348,12 +348,64 @@ struct TenantFile {
 }
 
 /// Where the data lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) enum Database {
     /// A SQLite file.
     Sqlite(PathBuf),
-    /// A PostgreSQL URL.
+    /// A PostgreSQL URL (its `Debug` hides the password).
     Postgres(String),
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(p) => f.debug_tuple("Sqlite").field(p).finish(),
+            Self::Postgres(url) => f.debug_tuple("Postgres").field(&redact_url(url)).finish(),
+        }
+    }
+}
+
+/// A PostgreSQL connection string without its password: the password of a
+/// URL (`postgres://user:password@…`) and any `password=` key are replaced by
+/// `[redacted]`.
+pub(crate) fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        // The authority ends at the first '/', '?' or '#'; the password is
+        // between the first ':' and the last '@' in it.
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let authority = match authority.rsplit_once('@') {
+            Some((userinfo, host)) => match userinfo.split_once(':') {
+                Some((user, _)) => format!("{user}:[redacted]@{host}"),
+                None => authority.to_owned(),
+            },
+            None => authority.to_owned(),
+        };
+        let tail = match tail.find("password=") {
+            Some(_) => tail
+                .split('&')
+                .map(|kv| {
+                    let (k, _) = kv.split_once('=').unwrap_or((kv, ""));
+                    if k.trim_start_matches('?').eq_ignore_ascii_case("password") {
+                        format!("{k}=[redacted]")
+                    } else {
+                        kv.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("&"),
+            None => tail.to_owned(),
+        };
+        return format!("{scheme}://{authority}{tail}");
+    }
+    // key=value form.
+    url.split_whitespace()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=[redacted]"),
+            _ => kv.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The database options of every command, resolved.
@@ -788,6 +840,55 @@ mod tests {
         );
         assert!(serve(&["serve", "--base-path", "/admin"]).is_err());
         assert!(serve(&["serve", "--log-retention-days", "0"]).is_err());
+    }
+
+    #[test]
+    fn database_url_comes_from_the_file_too_and_refuses_a_sync_state_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pg.toml");
+        std::fs::write(
+            &path,
+            "db = \"ignored.db\"\ndatabase_url = \"postgres://u:pw@h/db\"\n",
+        )
+        .unwrap();
+        let cfg = path.to_str().unwrap();
+        let s = serve(&["serve", "--config", cfg]).unwrap();
+        assert_eq!(s.db.database, Database::Postgres("postgres://u:pw@h/db".into()));
+        // The flag beats the file.
+        let s = serve(&["serve", "--config", cfg, "--database-url", "postgres://x@y/z"]).unwrap();
+        assert_eq!(s.db.database, Database::Postgres("postgres://x@y/z".into()));
+        std::fs::write(
+            &path,
+            "database_url = \"postgres://u@h/db\"\nsync_state = \"s.json\"\n",
+        )
+        .unwrap();
+        let e = serve(&["serve", "--config", cfg]).unwrap_err();
+        assert!(e.to_string().starts_with("sync_state is for a SQLite database"), "{e}");
+    }
+
+    #[test]
+    fn database_urls_are_redacted_in_debug_output() {
+        for (url, want) in [
+            (
+                "postgres://u:s3cret@h:5432/db",
+                "postgres://u:[redacted]@h:5432/db",
+            ),
+            ("postgresql://u@h/db", "postgresql://u@h/db"),
+            ("postgres://u:p@ss:w@rd@h/db", "postgres://u:[redacted]@h/db"),
+            (
+                "postgres://h/db?user=u&password=s3cret&sslmode=disable",
+                "postgres://h/db?user=u&password=[redacted]&sslmode=disable",
+            ),
+            (
+                "host=h user=u password=s3cret dbname=db",
+                "host=h user=u password=[redacted] dbname=db",
+            ),
+        ] {
+            assert_eq!(redact_url(url), want);
+        }
+        let s = serve(&["serve", "--database-url", "postgres://u:s3cret@h/db"]).unwrap();
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("s3cret") && debug.contains("[redacted]"), "{debug}");
     }
 
     #[test]

@@ -301,6 +301,7 @@ impl PgDb {
         .map(|n| n == 1)
     }
 
+    /// Whether a tenant exists.
     pub(crate) fn tenant_exists(&self, name: &str) -> Result<bool> {
         self.with(Mode::Repeatable, |c| {
             c.query_opt(
@@ -311,6 +312,7 @@ impl PgDb {
         .map(|r| r.is_some())
     }
 
+    /// Every tenant with its number of active tokens, by name.
     pub(crate) fn list_tenants(&self) -> Result<Vec<TenantRow>> {
         let rows = self.with(Mode::Repeatable, |c| {
             c.query(
@@ -402,6 +404,7 @@ impl PgDb {
         ))
     }
 
+    /// Tokens, oldest first, optionally of one tenant.
     pub(crate) fn list_tokens(&self, tenant: Option<&str>) -> Result<Vec<TokenRow>> {
         let rows = self.with(Mode::Repeatable, |c| {
             c.query(
@@ -437,6 +440,7 @@ impl PgDb {
         row.map(|r| r.try_get(0)).transpose().map_err(Into::into)
     }
 
+    /// How many tokens exist (`active_only`: not revoked).
     pub(crate) fn count_tokens(&self, active_only: bool) -> Result<i64> {
         let row = self.with(Mode::Repeatable, |c| {
             c.query_one(
@@ -465,6 +469,7 @@ impl PgDb {
 
     // ===== admin password and policies =====
 
+    /// A value of `scimkit_server_meta` (the admin password hash).
     pub(crate) fn meta(&self, key: &str) -> Result<Option<String>> {
         let row = self.with(Mode::Repeatable, |c| {
             c.query_opt(
@@ -490,6 +495,7 @@ impl PgDb {
         })
     }
 
+    /// A tenant's stored policies and who set them.
     pub(crate) fn tenant_policies(&self, tenant: &str) -> Result<Option<(PolicyRow, String)>> {
         let row = self.with(Mode::Repeatable, |c| {
             c.query_opt(
@@ -513,6 +519,7 @@ impl PgDb {
         )))
     }
 
+    /// Store a tenant's policies (the tenant must exist: foreign key).
     pub(crate) fn set_tenant_policies(&self, tenant: &str, p: &PolicyRow, by: &str) -> Result<()> {
         let now = scimkit::time::now();
         self.with(Mode::Repeatable, |c| {
@@ -622,6 +629,7 @@ impl PgDb {
 
     // ===== the provisioning log =====
 
+    /// Append an entry to the provisioning log (not retried: an insert).
     pub(crate) fn log_record(&self, e: &LogEntry) -> Result<()> {
         let status = i32::from(e.status);
         let name_key = e.name.as_deref().map(fold_case);
@@ -673,6 +681,7 @@ impl PgDb {
         rows.iter().map(row_to_entry).collect()
     }
 
+    /// How many entries match (offset and limit ignored).
     pub(crate) fn log_count(&self, q: &LogQuery) -> Result<u64> {
         let (w, args) = conditions(q);
         let sql = format!("SELECT count(*) FROM scimkit_server_log{w}");
@@ -735,6 +744,7 @@ impl PgDb {
         Ok(written)
     }
 
+    /// Entries and failures per hour or day since `since`.
     pub(crate) fn log_buckets(
         &self,
         tenant: Option<&str>,
@@ -763,6 +773,7 @@ impl PgDb {
             .collect()
     }
 
+    /// Entries and failures per tenant since `since`.
     pub(crate) fn log_totals(&self, since: &str) -> Result<Vec<TenantTotals>> {
         let rows = self.with(Mode::Repeatable, |c| {
             c.query(
@@ -782,6 +793,7 @@ impl PgDb {
             .collect()
     }
 
+    /// Delete entries older than `before`; how many.
     pub(crate) fn log_prune(&self, before: &str) -> Result<usize> {
         let n = self.with(Mode::Repeatable, |c| {
             c.execute("DELETE FROM scimkit_server_log WHERE time < $1", &[&before])
@@ -819,6 +831,7 @@ impl PgDb {
         }))
     }
 
+    /// A tenant's Graph sync state.
     pub(crate) fn sync_load(&self, tenant: &str) -> Result<Option<SyncState>> {
         let row = self.with(Mode::Repeatable, |c| {
             c.query_opt(
@@ -835,6 +848,7 @@ impl PgDb {
         }
     }
 
+    /// Replace a tenant's Graph sync state.
     pub(crate) fn sync_save(&self, tenant: &str, state: &SyncState) -> Result<()> {
         self.with(Mode::Repeatable, |c| {
             c.execute(
@@ -846,6 +860,7 @@ impl PgDb {
         .map(|_| ())
     }
 
+    /// Forget a tenant's Graph sync state.
     pub(crate) fn sync_clear(&self, tenant: &str) -> Result<()> {
         self.with(Mode::Repeatable, |c| {
             c.execute(
@@ -898,12 +913,22 @@ fn insert_token(
 fn migrate(client: &mut Client) -> Result<(), postgres::Error> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY])?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS scimkit_server_migrations (
-             version    bigint PRIMARY KEY,
-             applied_at timestamptz NOT NULL DEFAULT now()
-         )",
-    )?;
+    // Checked first rather than `CREATE TABLE IF NOT EXISTS`, whose notice
+    // would be logged at every start.
+    let exists: bool = tx
+        .query_one(
+            "SELECT to_regclass('scimkit_server_migrations') IS NOT NULL",
+            &[],
+        )?
+        .try_get(0)?;
+    if !exists {
+        tx.batch_execute(
+            "CREATE TABLE scimkit_server_migrations (
+                 version    bigint PRIMARY KEY,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             )",
+        )?;
+    }
     let found: i64 = tx
         .query_one(
             "SELECT COALESCE(max(version), 0) FROM scimkit_server_migrations",

@@ -208,8 +208,12 @@ fn apply_file_policies(
 ) -> Result<(), Error> {
     for (name, p) in tenants {
         if !admin.tenant_exists(name)? {
-            admin.create_tenant(name)?;
-            tracing::info!(tenant = %name, "tenant created from the config file");
+            match admin.create_tenant(name) {
+                Ok(()) => tracing::info!(tenant = %name, "tenant created from the config file"),
+                // Another replica starting at the same moment was first.
+                Err(crate::db::DbError::TenantExists(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         policies.set(name, p, "config")?;
         tracing::info!(

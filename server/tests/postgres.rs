@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use common::{Client, Server, Start, q, request, scimkit};
 use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -54,6 +55,11 @@ fn members(c: &Client, gid: &str) -> BTreeSet<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The database name of a test URL.
+fn dbname(url: &str) -> &str {
+    url.rsplit('/').next().unwrap()
 }
 
 /// `scimkit …` on the database at `url` (the CLI), status and stdout.
@@ -420,6 +426,29 @@ fn tokens_tenants_admin_sessions_and_the_log_are_shared_by_replicas() {
         .to_owned();
     let page = admin_req(b.addr, "GET", "/admin", &cookie, &[]);
     assert_eq!(page.status, 200, "{}", page.text());
+    // At rest: the SHA-256 of the session id and of the token, never them.
+    let mut db = server.client(dbname(&url));
+    let session_id = cookie.split_once('=').unwrap().1;
+    let digest: Vec<u8> = Sha256::digest(session_id.as_bytes()).to_vec();
+    let row = db
+        .query_one(
+            "SELECT count(*) FILTER (WHERE digest = $1),
+                    count(*) FILTER (WHERE s::text LIKE '%' || $2 || '%')
+               FROM scimkit_server_sessions s",
+            &[&digest, &session_id],
+        )
+        .unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (1, 0));
+    let token_digest: Vec<u8> = Sha256::digest(token.as_bytes()).to_vec();
+    let row = db
+        .query_one(
+            "SELECT count(*) FILTER (WHERE digest = $1),
+                    count(*) FILTER (WHERE t::text LIKE '%' || $2 || '%')
+               FROM scimkit_server_tokens t",
+            &[&token_digest, &token],
+        )
+        .unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (1, 0));
     let tokens = admin_req(b.addr, "GET", "/admin/tokens", &cookie, &[]);
     assert_eq!(tokens.status, 200);
     assert!(tokens.text().contains(&id));
@@ -429,6 +458,26 @@ fn tokens_tenants_admin_sessions_and_the_log_are_shared_by_replicas() {
     let after = admin_req(a.addr, "GET", "/admin", &cookie, &[]);
     assert_eq!(after.status, 303);
     assert_eq!(after.header("location"), Some("/admin/login"));
+
+    // A session idle for longer than 30 minutes (the database's clock) is
+    // over on every replica.
+    let login = admin_req(b.addr, "POST", "/admin/login", "", &[("password", ADMIN_PASSWORD)]);
+    assert_eq!(login.status, 303);
+    let cookie = login
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(admin_req(a.addr, "GET", "/admin", &cookie, &[]).status, 200);
+    db.execute(
+        "UPDATE scimkit_server_sessions SET last_used = now() - interval '31 minutes'",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(admin_req(a.addr, "GET", "/admin", &cookie, &[]).status, 303);
+    assert_eq!(admin_req(b.addr, "GET", "/admin", &cookie, &[]).status, 303);
 
     // Secrets never reach the logs: tokens, the admin password, the
     // database password.
@@ -440,4 +489,51 @@ fn tokens_tenants_admin_sessions_and_the_log_are_shared_by_replicas() {
     }
     assert!(a.stop().success());
     assert!(b.stop().success());
+}
+
+#[test]
+fn log_export_writes_every_matching_entry_oldest_first_in_batches() {
+    let Some(server) = pg::server() else { return };
+    let url = server.fresh_database();
+    let dir = tempfile::tempdir().unwrap();
+    // Any command creates the tables.
+    let (ok, _, err) = cli(&url, dir.path(), &["tenant", "list"]);
+    assert!(ok, "{err}");
+    // 2 500 entries (more than two export batches), every pair sharing a
+    // timestamp, alternating between two tenants.
+    let mut db = server.client(dbname(&url));
+    db.execute(
+        "INSERT INTO scimkit_server_log (time, tenant, token_id, request_id, method, path,
+                operation, resource_type, resource_id, name, name_key, status, outcome)
+         SELECT to_char(timestamp '2024-01-01' + (i / 2) * interval '1 second',
+                        'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),
+                CASE WHEN i % 2 = 0 THEN 'a' ELSE 'b' END, 'abcd0123', 'req-' || i, 'POST',
+                '/Users', 'create', 'User', 'u' || i, 'user' || i, 'user' || i, 201, 'success'
+           FROM generate_series(0, 2499) AS i",
+        &[],
+    )
+    .unwrap();
+    let (ok, out, err) = cli(&url, dir.path(), &["log", "export"]);
+    assert!(ok, "{err}");
+    assert!(err.contains("exported 2500 log entries"), "{err}");
+    let ids: Vec<String> = out
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            v["resourceId"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let want: Vec<String> = (0..2500).map(|i| format!("u{i}")).collect();
+    assert_eq!(ids, want);
+    let (ok, out, _) = cli(
+        &url,
+        dir.path(),
+        &["log", "export", "--tenant", "b", "--since", "2024-01-01T00:10:00Z"],
+    );
+    assert!(ok);
+    let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // Seconds 600..1249, the odd entries of each.
+    assert_eq!(lines.len(), 650);
+    assert!(lines.iter().all(|e| e["tenant"] == "b"));
+    assert_eq!(lines[0]["resourceId"], "u1201");
 }
