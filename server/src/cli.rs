@@ -853,9 +853,19 @@ mod tests {
         .unwrap();
         let cfg = path.to_str().unwrap();
         let s = serve(&["serve", "--config", cfg]).unwrap();
-        assert_eq!(s.db.database, Database::Postgres("postgres://u:pw@h/db".into()));
+        assert_eq!(
+            s.db.database,
+            Database::Postgres("postgres://u:pw@h/db".into())
+        );
         // The flag beats the file.
-        let s = serve(&["serve", "--config", cfg, "--database-url", "postgres://x@y/z"]).unwrap();
+        let s = serve(&[
+            "serve",
+            "--config",
+            cfg,
+            "--database-url",
+            "postgres://x@y/z",
+        ])
+        .unwrap();
         assert_eq!(s.db.database, Database::Postgres("postgres://x@y/z".into()));
         std::fs::write(
             &path,
@@ -863,7 +873,11 @@ mod tests {
         )
         .unwrap();
         let e = serve(&["serve", "--config", cfg]).unwrap_err();
-        assert!(e.to_string().starts_with("sync_state is for a SQLite database"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("sync_state is for a SQLite database"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -874,7 +888,10 @@ mod tests {
                 "postgres://u:[redacted]@h:5432/db",
             ),
             ("postgresql://u@h/db", "postgresql://u@h/db"),
-            ("postgres://u:p@ss:w@rd@h/db", "postgres://u:[redacted]@h/db"),
+            (
+                "postgres://u:p@ss:w@rd@h/db",
+                "postgres://u:[redacted]@h/db",
+            ),
             (
                 "postgres://h/db?user=u&password=s3cret&sslmode=disable",
                 "postgres://h/db?user=u&password=[redacted]&sslmode=disable",
@@ -888,7 +905,10 @@ mod tests {
         }
         let s = serve(&["serve", "--database-url", "postgres://u:s3cret@h/db"]).unwrap();
         let debug = format!("{s:?}");
-        assert!(!debug.contains("s3cret") && debug.contains("[redacted]"), "{debug}");
+        assert!(
+            !debug.contains("s3cret") && debug.contains("[redacted]"),
+            "{debug}"
+        );
     }
 
     #[test]

@@ -461,7 +461,13 @@ fn tokens_tenants_admin_sessions_and_the_log_are_shared_by_replicas() {
 
     // A session idle for longer than 30 minutes (the database's clock) is
     // over on every replica.
-    let login = admin_req(b.addr, "POST", "/admin/login", "", &[("password", ADMIN_PASSWORD)]);
+    let login = admin_req(
+        b.addr,
+        "POST",
+        "/admin/login",
+        "",
+        &[("password", ADMIN_PASSWORD)],
+    );
     assert_eq!(login.status, 303);
     let cookie = login
         .header("set-cookie")
@@ -528,10 +534,20 @@ fn log_export_writes_every_matching_entry_oldest_first_in_batches() {
     let (ok, out, _) = cli(
         &url,
         dir.path(),
-        &["log", "export", "--tenant", "b", "--since", "2024-01-01T00:10:00Z"],
+        &[
+            "log",
+            "export",
+            "--tenant",
+            "b",
+            "--since",
+            "2024-01-01T00:10:00Z",
+        ],
     );
     assert!(ok);
-    let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     // Seconds 600..1249, the odd entries of each.
     assert_eq!(lines.len(), 650);
     assert!(lines.iter().all(|e| e["tenant"] == "b"));
