@@ -16,13 +16,14 @@
 //! transaction under the same advisory lock as the store's (see
 //! `scimkit_postgres`' `migrate.rs`), so replicas may start at the same moment.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io::Write;
 use std::time::Duration;
 
 use postgres::error::SqlState;
 use postgres::types::{Json, ToSql};
-use postgres::{Client, GenericClient, NoTls};
+use postgres::{Client, GenericClient, NoTls, Statement};
 use r2d2::{ManageConnection, Pool};
 use scimkit::store::fold_case;
 use scimkit::{LogEntry, LogQuery, Outcome, ResourceKind};
@@ -131,7 +132,22 @@ type Result<T, E = DbError> = std::result::Result<T, E>;
 /// A pooled connection; `broken` once a connection-level failure was seen.
 struct Conn {
     client: Client,
+    /// The hot statements (token lookup, log insert), prepared once per
+    /// connection: a `&str` query costs a parse and an extra round trip.
+    statements: HashMap<&'static str, Statement>,
     broken: bool,
+}
+
+impl Conn {
+    /// `sql` prepared on this connection (once).
+    fn prepared(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        self.statements.insert(sql, s.clone());
+        Ok(s)
+    }
 }
 
 struct Manager {
@@ -145,6 +161,7 @@ impl ManageConnection for Manager {
     fn connect(&self) -> Result<Conn, postgres::Error> {
         Ok(Conn {
             client: self.config.connect(NoTls)?,
+            statements: HashMap::new(),
             broken: false,
         })
     }
@@ -251,11 +268,21 @@ impl PgDb {
         })
     }
 
-    /// Run `f` on a pooled connection; see [`Mode`] for retries.
+    /// Run `f` on a pooled connection's client; see [`Mode`] for retries.
     fn with<T>(
         &self,
         mode: Mode,
         mut f: impl FnMut(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<T> {
+        self.with_conn(mode, |conn| f(&mut conn.client))
+    }
+
+    /// Run `f` on a pooled connection (with its prepared statements); see
+    /// [`Mode`] for retries.
+    fn with_conn<T>(
+        &self,
+        mode: Mode,
+        mut f: impl FnMut(&mut Conn) -> Result<T, postgres::Error>,
     ) -> Result<T> {
         let mut attempts = 0u32;
         loop {
@@ -263,7 +290,7 @@ impl PgDb {
                 .pool
                 .get()
                 .map_err(|e| DbError::Unavailable(e.to_string()))?;
-            match f(&mut conn.client) {
+            match f(&mut conn) {
                 Ok(v) => return Ok(v),
                 Err(e) if is_connection_error(&e) => {
                     conn.broken = true;
@@ -454,12 +481,13 @@ impl PgDb {
     /// The tenant and digest of the token with this id, active (`revoked:
     /// false`) or revoked.
     pub(crate) fn token(&self, id: &str, revoked: bool) -> Result<Option<(String, Vec<u8>)>> {
-        let row = self.with(Mode::Repeatable, |c| {
-            c.query_opt(
+        // Every request comes here: a prepared statement.
+        let row = self.with_conn(Mode::Repeatable, |c| {
+            let stmt = c.prepared(
                 "SELECT tenant, digest FROM scimkit_server_tokens
                   WHERE id = $1 AND (revoked IS NOT NULL) = $2",
-                &[&id, &revoked],
-            )
+            )?;
+            c.client.query_opt(&stmt, &[&id, &revoked])
         })?;
         match row {
             None => Ok(None),
@@ -635,12 +663,15 @@ impl PgDb {
         let name_key = e.name.as_deref().map(fold_case);
         let resource_type = e.resource_type.map(ResourceKind::as_str);
         let outcome = e.outcome.as_str();
-        self.with(Mode::Once, |c| {
-            c.execute(
+        self.with_conn(Mode::Once, |c| {
+            let stmt = c.prepared(
                 "INSERT INTO scimkit_server_log (time, tenant, token_id, request_id, method, path,
                         operation, resource_type, resource_id, name, status, outcome, scim_type,
                         detail, name_key)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            )?;
+            c.client.execute(
+                &stmt,
                 &[
                     &e.time,
                     &e.tenant,

@@ -127,7 +127,11 @@ pub(crate) async fn run(s: ServeSettings, opened: Opened) -> Result<(), Error> {
         listen = %local,
         tls = tls.is_some(),
         database = %describe,
-        store = ?s.store,
+        store = match (s.store, &s.db.database) {
+            (StoreKind::Memory, _) => "memory",
+            (StoreKind::Sqlite, crate::cli::Database::Sqlite(_)) => "sqlite",
+            (StoreKind::Sqlite, crate::cli::Database::Postgres(_)) => "postgres",
+        },
         tenant_url,
         "scimkit {} serving SCIM",
         env!("CARGO_PKG_VERSION")
