@@ -5,6 +5,8 @@
 //! fail. Every wait and every loop is bounded.
 
 mod common;
+#[path = "../../graph/tests/fake/mod.rs"]
+mod fake;
 #[path = "../../stores/postgres/tests/common/mod.rs"]
 mod pg;
 
@@ -552,4 +554,116 @@ fn log_export_writes_every_matching_entry_oldest_first_in_batches() {
     assert_eq!(lines.len(), 650);
     assert!(lines.iter().all(|e| e["tenant"] == "b"));
     assert_eq!(lines[0]["resourceId"], "u1201");
+}
+
+#[test]
+fn graph_sync_state_lives_in_the_database_and_scheduled_syncs_serve_every_replica() {
+    let Some(server) = pg::server() else { return };
+    let url = server.fresh_database();
+    let dir = tempfile::tempdir().unwrap();
+    let graph = fake::FakeGraph::start(fake::Directory::generate(120));
+    let table = |tenant: &str, extra: &str| {
+        format!(
+            "[[sync]]\ntenant = \"{tenant}\"\nentra_tenant = \"{}\"\nclient_id = \"{}\"\n\
+             client_secret = \"{}\"\ngraph_url = \"{}\"\ntoken_url = \"{}\"\n{extra}\n\
+             [sync.retry]\nmax_retries = 2\ninitial_backoff_ms = 50\nmax_backoff_secs = 1\n",
+            fake::ENTRA_TENANT,
+            fake::CLIENT_ID,
+            fake::CLIENT_SECRET,
+            graph.graph_url(),
+            graph.token_url()
+        )
+    };
+    let config = dir.path().join("scimkit.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "database_url = \"{url}\"\n{}\n{}",
+            table("pull", "schedule = \"manual\""),
+            table(
+                "nightly",
+                &format!(
+                    "schedule = \"nightly\"\nscope = {{ groups = [\"{}\"] }}",
+                    fake::gid("Engineering")
+                )
+            )
+        ),
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    let sync = |args: &[&str]| {
+        let mut all = vec!["--config", cfg, "sync", "run", "--tenant"];
+        all.extend_from_slice(args);
+        let (status, out, err) = scimkit(&dir.path().join("unused.db"), &all);
+        assert!(status.success(), "{err}\n{}", server.log());
+        out
+    };
+    let out = sync(&["pull"]);
+    assert!(
+        out.starts_with("completed sync of tenant \"pull\" (full): 120 seen, 120 created"),
+        "{out}"
+    );
+    // The state is a row of the database, not a file.
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let mut db = server.client(dbname(&url));
+    let n: i64 = db
+        .query_one(
+            "SELECT count(*) FROM scimkit_server_sync_state WHERE tenant = 'pull'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    // So the next run is incremental.
+    // An update, and a deletion: queued for review, which keeps the user
+    // under the tenant's hidden-user shadow tenant.
+    graph.with(|d| {
+        d.update(&fake::oid(1), json!({"displayName": "User One"}));
+        d.delete(&fake::oid(3));
+    });
+    let out = sync(&["pull"]);
+    assert!(out.starts_with("completed sync of tenant \"pull\" (incremental): 2 seen, 0 created, 0 linked, 0 restored, 1 updated, 0 deactivated, 0 reactivated, 1 queued for deletion"), "{out}");
+
+    // Two replicas with the schedule: the sync's users are served by both.
+    let (ok, _, err) = cli(&url, dir.path(), &["tenant", "create", "nightly"]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = cli(
+        &url,
+        dir.path(),
+        &["token", "create", "--tenant", "nightly"],
+    );
+    assert!(ok, "{err}");
+    let token = out
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("scimkit_"))
+        .unwrap()
+        .to_owned();
+    let unused = dir.path().join("unused.db");
+    let mut a = Start::new(&unused)
+        .args(&["--config", cfg, "--sync-schedule", "every 1h"])
+        .spawn();
+    let b = Start::new(&unused)
+        .args(&["--config", cfg, "--sync-schedule", "every 1h"])
+        .spawn();
+    let done = a.wait_log(|v| {
+        v["tenant"] == "nightly"
+            && (v["message"] == "scheduled graph sync finished"
+                || v["message"] == "scheduled graph sync skipped: another replica is running it")
+    });
+    assert!(done["errors"].as_u64().unwrap_or(0) == 0, "{done}");
+    // Whichever replica ran it, both serve its result once it is saved.
+    let count = |s: &Server| {
+        s.client(&token).call("GET", "/Users?count=500", None).1["totalResults"].clone()
+    };
+    assert!(
+        pg::wait_for(Duration::from_secs(60), || count(&a) == 49
+            && count(&b) == 49),
+        "{}\n{}",
+        a.logs(),
+        b.logs()
+    );
+    assert!(a.stop().success());
+    assert!(b.stop().success());
 }
