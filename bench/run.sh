@@ -57,11 +57,13 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   if [ -n "${pg_dir:-}" ] && [ -d "$pg_dir" ]; then
-    runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true
+    as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true
     rm -rf "$pg_dir"
   fi
 }
 trap cleanup EXIT
+# PostgreSQL refuses to run as root: its commands then run as `postgres`.
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 want() { case " $servers " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 skip() { say "skipping $1: $2"; printf '%s\n' "$2" >"$out/skipped-$1.txt"; }
 free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -113,8 +115,10 @@ if want scimmy; then
   cp "$root/bench/peers/scimmy/server.mjs" "$node_dir/"
 fi
 
-# PostgreSQL: a throw-away cluster (as in stores/postgres/tests/common), if
-# the server accepts --database-url.
+# PostgreSQL: a throw-away cluster (as in stores/postgres/tests/common) on a
+# free loopback port, with PostgreSQL's default durability (fsync=on,
+# synchronous_commit=on: every acknowledged write is flushed, as in
+# production); skipped with a message without PostgreSQL binaries.
 pg_url=""
 if want scimkit-postgres; then
   probe=$("$bin/scimkit" --database-url postgres://127.0.0.1:1/x token list 2>&1 || true)
@@ -124,14 +128,17 @@ if want scimkit-postgres; then
   elif [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
     skip scimkit-postgres "no PostgreSQL binaries (/usr/lib/postgresql/*/bin)"
   else
-    id postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /bin/sh postgres
     pg_dir=$(mktemp -d /tmp/scimkit-bench-pg.XXXXXX)
-    chown postgres "$pg_dir"
+    if [ "$(id -u)" = 0 ]; then
+      id postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /bin/sh postgres
+      chown postgres "$pg_dir"
+    fi
     pg_port=$(free_port)
-    runuser -u postgres -- "$pg_bin/initdb" -D "$pg_dir/data" -U scimkit --auth=trust >/dev/null
-    runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" \
-      -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1" -w start >/dev/null
-    runuser -u postgres -- "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U scimkit bench
+    say "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $NF}') on 127.0.0.1:$pg_port ($pg_dir, fsync on)"
+    as_pg "$pg_bin/initdb" -D "$pg_dir/data" -U scimkit --auth=trust >/dev/null
+    as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" \
+      -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=200" -w start >/dev/null
+    as_pg "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U scimkit bench
     pg_url="postgres://scimkit@127.0.0.1:$pg_port/bench"
   fi
 fi

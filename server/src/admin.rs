@@ -1,6 +1,6 @@
 //! `scimkit token …`, `scimkit tenant …`, `scimkit admin …` and
 //! `scimkit log …`: the server's tables from the command line (also while a
-//! server runs on the same file).
+//! server runs on the same file, or servers on the same PostgreSQL database).
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
@@ -9,7 +9,7 @@ use scimkit::{LogQuery, Outcome};
 use crate::Error;
 use crate::cli::{AdminCommand, DbSettings, LogCommand, TenantCommand, TokenCommand};
 use crate::db::AdminDb;
-use crate::provlog::{SqliteLog, parse_time};
+use crate::provlog::parse_time;
 
 /// The shortest admin password accepted.
 pub(crate) const MIN_PASSWORD_LEN: usize = 12;
@@ -157,13 +157,9 @@ pub(crate) fn log(cmd: LogCommand, db: &DbSettings) -> Result<(), Error> {
                 outcome: outcome.as_deref().and_then(Outcome::parse),
                 ..Default::default()
             };
-            let path = match &db.database {
-                crate::cli::Database::Sqlite(p) => p.clone(),
-                crate::cli::Database::Postgres(_) => return Err(crate::postgres_not_built()),
-            };
             // Open through the store first: refuses a file that is not scimkit's.
             let admin = open(db)?;
-            let log = SqliteLog::open(&path)?;
+            let log = crate::store::open_log(&db.database, &admin)?;
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             let n = log.export(&query, &mut out)?;
             drop(out);

@@ -22,6 +22,8 @@ from the TOML file given with --config. Keys of the file are the long option
 names with '_' for '-', for example:
 
     db = \"/var/lib/scimkit/scimkit.db\"
+    # or, for several replicas on one database (instead of db):
+    # database_url = \"postgres://scimkit:secret@db.internal:5432/scimkit\"
     listen = \"0.0.0.0:8443\"
     base_path = \"/scim/v2\"
     public_url = \"https://scim.example.com\"
@@ -48,6 +50,7 @@ SCIM): one [[sync]] table per tenant, run by `scimkit sync run --tenant NAME`
 or, with a schedule, by `scimkit serve`:
 
     sync_state = \"/var/lib/scimkit/sync-state.json\"   # default: <db>.sync-state.json
+                                                      # (PostgreSQL: kept in the database)
     [[sync]]
     tenant = \"contoso\"
     entra_tenant = \"contoso.onmicrosoft.com\"
@@ -61,7 +64,8 @@ review, never removed by the sync; existing users with the same userName are
 linked.";
 
 /// scimkit: a SCIM 2.0 provisioning target for Microsoft Entra ID (and any RFC
-/// 7644 client), storing users and groups in one SQLite file.
+/// 7644 client), storing users and groups in one SQLite file or, for several
+/// replicas, in PostgreSQL.
 #[derive(Debug, Parser)]
 #[command(name = "scimkit", version, after_long_help = AFTER_HELP)]
 pub(crate) struct Cli {
@@ -84,9 +88,12 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, env = "SCIMKIT_DB", value_name = "PATH")]
     pub(crate) db: Option<PathBuf>,
 
-    /// A PostgreSQL URL (postgres://user@host/db) to use instead of --db, for
-    /// several replicas on one database. Not built yet: the server refuses it
-    /// with an error.
+    /// A PostgreSQL URL (postgres://user:password@host:5432/db) to use
+    /// instead of --db: users, groups, tenants, token hashes, policies, the
+    /// provisioning log, admin sessions and sync state all live in that
+    /// database, so several `scimkit serve` replicas behind a load balancer
+    /// can share it. Tables are created or migrated at start (replicas may
+    /// start together). The password never appears in logs or errors.
     #[arg(
         long,
         global = true,
@@ -238,9 +245,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "SCIMKIT_EVENT_WEBHOOK", value_name = "URL")]
     pub(crate) event_webhook: Option<String>,
 
-    /// Where users and groups live: "sqlite" (the --db file) or "memory"
-    /// (in this process only, lost when it stops: for benchmarks and trials;
-    /// tenants and tokens stay in the --db file). [default: sqlite]
+    /// Where users and groups live: "sqlite" (the database: the --db file or
+    /// the --database-url) or "memory" (in this process only, lost when it
+    /// stops: for benchmarks and trials; tenants and tokens stay in the
+    /// database). [default: sqlite]
     #[arg(long, env = "SCIMKIT_STORE", value_enum, value_name = "STORE")]
     pub(crate) store: Option<StoreKind>,
 }
@@ -340,12 +348,64 @@ struct TenantFile {
 }
 
 /// Where the data lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) enum Database {
     /// A SQLite file.
     Sqlite(PathBuf),
-    /// A PostgreSQL URL.
+    /// A PostgreSQL URL (its `Debug` hides the password).
     Postgres(String),
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(p) => f.debug_tuple("Sqlite").field(p).finish(),
+            Self::Postgres(url) => f.debug_tuple("Postgres").field(&redact_url(url)).finish(),
+        }
+    }
+}
+
+/// A PostgreSQL connection string without its password: the password of a
+/// URL (`postgres://user:password@…`) and any `password=` key are replaced by
+/// `[redacted]`.
+pub(crate) fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        // The authority ends at the first '/', '?' or '#'; the password is
+        // between the first ':' and the last '@' in it.
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let authority = match authority.rsplit_once('@') {
+            Some((userinfo, host)) => match userinfo.split_once(':') {
+                Some((user, _)) => format!("{user}:[redacted]@{host}"),
+                None => authority.to_owned(),
+            },
+            None => authority.to_owned(),
+        };
+        let tail = match tail.find("password=") {
+            Some(_) => tail
+                .split('&')
+                .map(|kv| {
+                    let (k, _) = kv.split_once('=').unwrap_or((kv, ""));
+                    if k.trim_start_matches('?').eq_ignore_ascii_case("password") {
+                        format!("{k}=[redacted]")
+                    } else {
+                        kv.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("&"),
+            None => tail.to_owned(),
+        };
+        return format!("{scheme}://{authority}{tail}");
+    }
+    // key=value form.
+    url.split_whitespace()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=[redacted]"),
+            _ => kv.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The database options of every command, resolved.
@@ -383,7 +443,8 @@ pub(crate) struct ServeSettings {
 pub(crate) struct SyncSettings {
     /// One per tenant, validated, with `--sync-schedule` applied (serve only).
     pub(crate) configs: Vec<scimkit_graph::SyncConfig>,
-    /// The JSON file keeping each tenant's delta link and synced ids.
+    /// The JSON file keeping each tenant's delta link and synced ids (SQLite;
+    /// on PostgreSQL the state is in the `scimkit_server_sync_state` table).
     pub(crate) state: PathBuf,
 }
 
@@ -502,6 +563,11 @@ impl Loaded {
             }
         }
         let state = match self.file.sync_state.take() {
+            Some(_) if matches!(db.database, Database::Postgres(_)) => {
+                return Err(ConfigError::Invalid(
+                    "sync_state is for a SQLite database: on PostgreSQL the sync state is kept in the database (shared by every replica)".to_owned(),
+                ));
+            }
             Some(p) => self.dir.join(p),
             None => match &db.database {
                 Database::Sqlite(p) => {
@@ -774,6 +840,75 @@ mod tests {
         );
         assert!(serve(&["serve", "--base-path", "/admin"]).is_err());
         assert!(serve(&["serve", "--log-retention-days", "0"]).is_err());
+    }
+
+    #[test]
+    fn database_url_comes_from_the_file_too_and_refuses_a_sync_state_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pg.toml");
+        std::fs::write(
+            &path,
+            "db = \"ignored.db\"\ndatabase_url = \"postgres://u:pw@h/db\"\n",
+        )
+        .unwrap();
+        let cfg = path.to_str().unwrap();
+        let s = serve(&["serve", "--config", cfg]).unwrap();
+        assert_eq!(
+            s.db.database,
+            Database::Postgres("postgres://u:pw@h/db".into())
+        );
+        // The flag beats the file.
+        let s = serve(&[
+            "serve",
+            "--config",
+            cfg,
+            "--database-url",
+            "postgres://x@y/z",
+        ])
+        .unwrap();
+        assert_eq!(s.db.database, Database::Postgres("postgres://x@y/z".into()));
+        std::fs::write(
+            &path,
+            "database_url = \"postgres://u@h/db\"\nsync_state = \"s.json\"\n",
+        )
+        .unwrap();
+        let e = serve(&["serve", "--config", cfg]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("sync_state is for a SQLite database"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn database_urls_are_redacted_in_debug_output() {
+        for (url, want) in [
+            (
+                "postgres://u:s3cret@h:5432/db",
+                "postgres://u:[redacted]@h:5432/db",
+            ),
+            ("postgresql://u@h/db", "postgresql://u@h/db"),
+            (
+                "postgres://u:p@ss:w@rd@h/db",
+                "postgres://u:[redacted]@h/db",
+            ),
+            (
+                "postgres://h/db?user=u&password=s3cret&sslmode=disable",
+                "postgres://h/db?user=u&password=[redacted]&sslmode=disable",
+            ),
+            (
+                "host=h user=u password=s3cret dbname=db",
+                "host=h user=u password=[redacted] dbname=db",
+            ),
+        ] {
+            assert_eq!(redact_url(url), want);
+        }
+        let s = serve(&["serve", "--database-url", "postgres://u:s3cret@h/db"]).unwrap();
+        let debug = format!("{s:?}");
+        assert!(
+            !debug.contains("s3cret") && debug.contains("[redacted]"),
+            "{debug}"
+        );
     }
 
     #[test]

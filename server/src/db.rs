@@ -1,5 +1,6 @@
 //! The server's own tables — tenants and bearer-token hashes — in the same SQLite
-//! file as the store, on a connection of their own. Table names start with
+//! file as the store, on a connection of their own, or in the same PostgreSQL
+//! database as the store (`crate::pg`). Table names start with
 //! `scimkit_server_` so they never meet the store's.
 //!
 //! A token is `scimkit_` + 43 characters of URL-safe base64 (256 random bits).
@@ -24,6 +25,12 @@ pub(crate) enum DbError {
     /// SQLite failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed (a statement, not the connection).
+    #[error("database error: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// PostgreSQL could not be reached in time, or the connection broke.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// The tenant name is not acceptable.
     #[error(
         "invalid tenant name {0:?}: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
@@ -119,9 +126,17 @@ pub(crate) struct NewToken {
     pub(crate) secret: String,
 }
 
-/// The server's tables on one SQLite connection.
+/// Where the server's tables live.
+enum Backend {
+    /// One connection to the SQLite file.
+    Sqlite(Mutex<Connection>),
+    /// A pool of connections to PostgreSQL, shared with other replicas.
+    Postgres(std::sync::Arc<crate::pg::PgDb>),
+}
+
+/// The server's tables: on one SQLite connection, or in PostgreSQL.
 pub(crate) struct AdminDb {
-    conn: Mutex<Connection>,
+    backend: Backend,
     /// Principals of recently accepted tokens by digest, for request logs (the
     /// engine authenticates; the log middleware only needs the tenant).
     recent: Mutex<HashMap<[u8; 32], Principal>>,
@@ -147,6 +162,18 @@ fn valid_tenant_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
+/// A new random token: its id, digest and secret.
+fn draw_token() -> Result<(String, [u8; 32], String)> {
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(|e| DbError::Random(e.to_string()))?;
+    let secret = format!(
+        "scimkit_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    );
+    let digest = token_digest(&secret);
+    Ok((token_id(&digest), digest, secret))
+}
+
 impl AdminDb {
     /// Open (creating if needed) the server's tables in the SQLite file at `path`.
     pub(crate) fn open(path: &Path) -> Result<Self> {
@@ -157,9 +184,26 @@ impl AdminDb {
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.execute_batch(SCHEMA)?;
         Ok(Self {
-            conn: Mutex::new(conn),
+            backend: Backend::Sqlite(Mutex::new(conn)),
             recent: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The server's tables in PostgreSQL (created or migrated).
+    pub(crate) fn postgres(db: std::sync::Arc<crate::pg::PgDb>) -> Self {
+        Self {
+            backend: Backend::Postgres(db),
+            recent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The PostgreSQL tables, when the server runs on PostgreSQL (admin
+    /// sessions and sync state live there too).
+    pub(crate) fn pg(&self) -> Option<std::sync::Arc<crate::pg::PgDb>> {
+        match &self.backend {
+            Backend::Postgres(p) => Some(p.clone()),
+            Backend::Sqlite(_) => None,
+        }
     }
 
     /// Create a tenant.
@@ -167,11 +211,15 @@ impl AdminDb {
         if !valid_tenant_name(name) {
             return Err(DbError::TenantName(name.to_owned()));
         }
-        let n = self.conn.lock().execute(
-            "INSERT OR IGNORE INTO scimkit_server_tenants (name, created) VALUES (?1, ?2)",
-            params![name, scimkit::time::now()],
-        )?;
-        if n == 0 {
+        let inserted =
+            match &self.backend {
+                Backend::Sqlite(conn) => conn.lock().execute(
+                    "INSERT OR IGNORE INTO scimkit_server_tenants (name, created) VALUES (?1, ?2)",
+                    params![name, scimkit::time::now()],
+                )? == 1,
+                Backend::Postgres(pg) => pg.insert_tenant(name)?,
+            };
+        if !inserted {
             return Err(DbError::TenantExists(name.to_owned()));
         }
         Ok(())
@@ -179,7 +227,10 @@ impl AdminDb {
 
     /// Every tenant, by name.
     pub(crate) fn list_tenants(&self) -> Result<Vec<TenantRow>> {
-        let conn = self.conn.lock();
+        let conn = match &self.backend {
+            Backend::Sqlite(conn) => conn.lock(),
+            Backend::Postgres(pg) => return pg.list_tenants(),
+        };
         let mut stmt = conn.prepare(
             "SELECT t.name, t.created,
                     (SELECT count(*) FROM scimkit_server_tokens k
@@ -198,7 +249,19 @@ impl AdminDb {
 
     /// Create a token for an existing tenant and return its secret (shown once).
     pub(crate) fn create_token(&self, tenant: &str, label: Option<&str>) -> Result<NewToken> {
-        let conn = self.conn.lock();
+        let conn = match &self.backend {
+            Backend::Sqlite(conn) => conn.lock(),
+            Backend::Postgres(pg) => {
+                let (id, secret) = pg
+                    .create_token(tenant, label, draw_token)?
+                    .ok_or_else(|| DbError::NoTenant(tenant.to_owned()))?;
+                return Ok(NewToken {
+                    id,
+                    tenant: tenant.to_owned(),
+                    secret,
+                });
+            }
+        };
         let exists: Option<String> = conn
             .query_row(
                 "SELECT name FROM scimkit_server_tenants WHERE name = ?1",
@@ -211,14 +274,7 @@ impl AdminDb {
         }
         // Ids are 32 bits of the digest: on the rare collision, draw again.
         loop {
-            let mut raw = [0u8; 32];
-            getrandom::fill(&mut raw).map_err(|e| DbError::Random(e.to_string()))?;
-            let secret = format!(
-                "scimkit_{}",
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
-            );
-            let digest = token_digest(&secret);
-            let id = token_id(&digest);
+            let (id, digest, secret) = draw_token()?;
             let n = conn.execute(
                 "INSERT OR IGNORE INTO scimkit_server_tokens (id, tenant, digest, label, created)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -236,7 +292,10 @@ impl AdminDb {
 
     /// Tokens, oldest first, optionally of one tenant.
     pub(crate) fn list_tokens(&self, tenant: Option<&str>) -> Result<Vec<TokenRow>> {
-        let conn = self.conn.lock();
+        let conn = match &self.backend {
+            Backend::Sqlite(conn) => conn.lock(),
+            Backend::Postgres(pg) => return pg.list_tokens(tenant),
+        };
         let mut stmt = conn.prepare(
             "SELECT id, tenant, label, created, revoked FROM scimkit_server_tokens
               WHERE ?1 IS NULL OR tenant = ?1 ORDER BY created, id",
@@ -256,59 +315,81 @@ impl AdminDb {
     /// Revoke a token by id; the next request using it answers 401. Returns its
     /// tenant.
     pub(crate) fn revoke_token(&self, id: &str) -> Result<String> {
-        let conn = self.conn.lock();
-        let tenant: Option<String> = conn
-            .query_row(
-                "SELECT tenant FROM scimkit_server_tokens WHERE id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let tenant = tenant.ok_or_else(|| DbError::NoToken(id.to_owned()))?;
-        conn.execute(
-            "UPDATE scimkit_server_tokens SET revoked = ?2 WHERE id = ?1 AND revoked IS NULL",
-            params![id, scimkit::time::now()],
-        )?;
-        drop(conn);
+        let tenant = match &self.backend {
+            Backend::Sqlite(conn) => {
+                let conn = conn.lock();
+                let tenant: Option<String> = conn
+                    .query_row(
+                        "SELECT tenant FROM scimkit_server_tokens WHERE id = ?1",
+                        [id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let tenant = tenant.ok_or_else(|| DbError::NoToken(id.to_owned()))?;
+                conn.execute(
+                    "UPDATE scimkit_server_tokens SET revoked = ?2 WHERE id = ?1 AND revoked IS NULL",
+                    params![id, scimkit::time::now()],
+                )?;
+                tenant
+            }
+            Backend::Postgres(pg) => pg
+                .revoke_token(id)?
+                .ok_or_else(|| DbError::NoToken(id.to_owned()))?,
+        };
         self.recent.lock().retain(|_, p| p.token_id != id);
         Ok(tenant)
     }
 
+    fn count_tokens(&self, active_only: bool) -> Result<i64> {
+        match &self.backend {
+            Backend::Sqlite(conn) => Ok(conn.lock().query_row(
+                "SELECT count(*) FROM scimkit_server_tokens WHERE NOT ?1 OR revoked IS NULL",
+                [active_only],
+                |r| r.get(0),
+            )?),
+            Backend::Postgres(pg) => pg.count_tokens(active_only),
+        }
+    }
+
     /// Whether any token, even revoked, was ever created.
     pub(crate) fn has_any_token(&self) -> Result<bool> {
-        let n: i64 =
-            self.conn
-                .lock()
-                .query_row("SELECT count(*) FROM scimkit_server_tokens", [], |r| {
-                    r.get(0)
-                })?;
-        Ok(n > 0)
+        Ok(self.count_tokens(false)? > 0)
     }
 
     /// The number of tokens not revoked.
     pub(crate) fn active_tokens(&self) -> Result<i64> {
-        Ok(self.conn.lock().query_row(
-            "SELECT count(*) FROM scimkit_server_tokens WHERE revoked IS NULL",
-            [],
-            |r| r.get(0),
-        )?)
+        self.count_tokens(true)
     }
 
     /// First start (no token was ever created): a token for the default tenant.
+    /// On PostgreSQL exactly one of several replicas starting together creates
+    /// it.
     pub(crate) fn bootstrap(&self) -> Result<Option<NewToken>> {
+        const LABEL: &str = "created on first start";
+        if let Backend::Postgres(pg) = &self.backend {
+            return Ok(pg
+                .bootstrap(DEFAULT_TENANT, LABEL, draw_token)?
+                .map(|(id, secret)| NewToken {
+                    id,
+                    tenant: DEFAULT_TENANT.to_owned(),
+                    secret,
+                }));
+        }
         if self.has_any_token()? {
             return Ok(None);
         }
-        self.create_token(DEFAULT_TENANT, Some("created on first start"))
-            .map(Some)
+        self.create_token(DEFAULT_TENANT, Some(LABEL)).map(Some)
     }
 
     /// Whether the database answers (for `/healthz`).
     pub(crate) fn ping(&self) -> bool {
-        self.conn
-            .lock()
-            .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
-            .is_ok()
+        match &self.backend {
+            Backend::Sqlite(conn) => conn
+                .lock()
+                .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .is_ok(),
+            Backend::Postgres(pg) => pg.ping(),
+        }
     }
 
     /// The principal of a token the engine accepted recently (for logs).
@@ -318,47 +399,58 @@ impl AdminDb {
 
     /// The admin page's password hash (Argon2id PHC string), if one is set.
     pub(crate) fn admin_password_hash(&self) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .lock()
-            .query_row(
-                "SELECT value FROM scimkit_server_meta WHERE key = 'admin_password'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?)
+        match &self.backend {
+            Backend::Sqlite(conn) => Ok(conn
+                .lock()
+                .query_row(
+                    "SELECT value FROM scimkit_server_meta WHERE key = 'admin_password'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?),
+            Backend::Postgres(pg) => pg.meta("admin_password"),
+        }
     }
 
     /// Store the admin page's password hash (replacing any previous one).
     pub(crate) fn set_admin_password_hash(&self, hash: &str) -> Result<()> {
-        self.conn.lock().execute(
-            "INSERT INTO scimkit_server_meta (key, value) VALUES ('admin_password', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [hash],
-        )?;
-        Ok(())
+        match &self.backend {
+            Backend::Sqlite(conn) => {
+                conn.lock().execute(
+                    "INSERT INTO scimkit_server_meta (key, value) VALUES ('admin_password', ?1)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [hash],
+                )?;
+                Ok(())
+            }
+            Backend::Postgres(pg) => pg.set_admin_password_hash(hash),
+        }
     }
 
     /// Whether a tenant exists.
     pub(crate) fn tenant_exists(&self, name: &str) -> Result<bool> {
-        Ok(self
-            .conn
-            .lock()
-            .query_row(
-                "SELECT 1 FROM scimkit_server_tenants WHERE name = ?1",
-                [name],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
+        match &self.backend {
+            Backend::Sqlite(conn) => Ok(conn
+                .lock()
+                .query_row(
+                    "SELECT 1 FROM scimkit_server_tenants WHERE name = ?1",
+                    [name],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some()),
+            Backend::Postgres(pg) => pg.tenant_exists(name),
+        }
     }
 
     /// The stored policies of a tenant (`None`: never set), and who set them
     /// last (`config` or `admin`).
     pub(crate) fn tenant_policies(&self, tenant: &str) -> Result<Option<(PolicyRow, String)>> {
-        Ok(self
-            .conn
-            .lock()
+        let conn = match &self.backend {
+            Backend::Sqlite(conn) => conn.lock(),
+            Backend::Postgres(pg) => return pg.tenant_policies(tenant),
+        };
+        Ok(conn
             .query_row(
                 "SELECT enabled, deletion, group_policy, link_existing, require_guid_external_id,
                         rename_on_deactivate, updated_by
@@ -386,7 +478,11 @@ impl AdminDb {
         if !self.tenant_exists(tenant)? {
             return Err(DbError::NoTenant(tenant.to_owned()));
         }
-        self.conn.lock().execute(
+        let conn = match &self.backend {
+            Backend::Sqlite(conn) => conn.lock(),
+            Backend::Postgres(pg) => return pg.set_tenant_policies(tenant, p, by),
+        };
+        conn.execute(
             "INSERT INTO scimkit_server_policies (tenant, enabled, deletion, group_policy,
                     link_existing, require_guid_external_id, rename_on_deactivate, updated, updated_by)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -411,48 +507,57 @@ impl AdminDb {
         Ok(())
     }
 
+    /// The tenant and digest of the token with this id that is revoked
+    /// (`revoked`) or active.
+    fn token_row(&self, id: &str, revoked: bool) -> Result<Option<(String, Vec<u8>)>> {
+        match &self.backend {
+            Backend::Sqlite(conn) => {
+                // Every request comes here: the statements are prepared once
+                // per connection (parsing them each time cost ~5% of the
+                // server's CPU under load, see bench/README.md).
+                let sql = if revoked {
+                    "SELECT tenant, digest FROM scimkit_server_tokens WHERE id = ?1 AND revoked IS NOT NULL"
+                } else {
+                    "SELECT tenant, digest FROM scimkit_server_tokens WHERE id = ?1 AND revoked IS NULL"
+                };
+                Ok(conn
+                    .lock()
+                    .prepare_cached(sql)?
+                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?)
+            }
+            Backend::Postgres(pg) => pg.token(id, revoked),
+        }
+    }
+
     /// The tenant and id of `token` when it is one of ours that was revoked
     /// (to attribute a 401 in the provisioning log).
     pub(crate) fn revoked_token(&self, token: &str) -> Result<Option<(String, String)>> {
         let digest = token_digest(token);
         let id = token_id(&digest);
-        let row: Option<(String, Vec<u8>)> = self
-            .conn
-            .lock()
-            .query_row(
-                "SELECT tenant, digest FROM scimkit_server_tokens WHERE id = ?1 AND revoked IS NOT NULL",
-                [&id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
+        let row = self.token_row(&id, true)?;
         Ok(row
             .filter(|(_, stored)| bool::from(stored.as_slice().ct_eq(&digest[..])))
             .map(|(tenant, _)| (tenant, id)))
     }
 
     /// Checkpoint the WAL into the main file, so a stopped server leaves one
-    /// self-contained database file.
+    /// self-contained database file (PostgreSQL: close the pool).
     pub(crate) fn close(self) -> Result<()> {
-        let conn = self.conn.into_inner();
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        conn.close().map_err(|(_, e)| DbError::Sqlite(e))
+        match self.backend {
+            Backend::Sqlite(conn) => {
+                let conn = conn.into_inner();
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+                conn.close().map_err(|(_, e)| DbError::Sqlite(e))
+            }
+            Backend::Postgres(_) => Ok(()),
+        }
     }
 
     fn lookup(&self, token: &str) -> Result<Option<Principal>> {
         let digest = token_digest(token);
         let id = token_id(&digest);
-        // Every request comes here: the statement is prepared once per
-        // connection (parsing it each time cost ~5% of the server's CPU under
-        // load, see bench/README.md).
-        let row: Option<(String, Vec<u8>)> = self
-            .conn
-            .lock()
-            .prepare_cached(
-                "SELECT tenant, digest FROM scimkit_server_tokens WHERE id = ?1 AND revoked IS NULL",
-            )?
-            .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let Some((tenant, stored)) = row else {
+        let Some((tenant, stored)) = self.token_row(&id, false)? else {
             return Ok(None);
         };
         if !bool::from(stored.as_slice().ct_eq(&digest[..])) {

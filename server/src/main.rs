@@ -1,8 +1,9 @@
 //! `scimkit`: the SCIM 2.0 provisioning server for Microsoft Entra ID.
 //!
 //! `scimkit serve` serves SCIM (tower-scim over axum/hyper, HTTP or HTTPS) on a
-//! SQLite file; `scimkit token …` and `scimkit tenant …` manage bearer tokens
-//! (only their SHA-256 is stored) and tenants in the same file; `scimkit sync
+//! SQLite file or a PostgreSQL database (several replicas on one database);
+//! `scimkit token …` and `scimkit tenant …` manage bearer tokens (only their
+//! SHA-256 is stored) and tenants in the same database; `scimkit sync
 //! run` pulls a tenant's users from Microsoft Graph (also on a schedule while
 //! serving). Run
 //! `scimkit --help` for every option.
@@ -13,6 +14,7 @@ mod cli;
 mod db;
 mod events;
 mod metrics;
+mod pg;
 mod policies;
 mod provlog;
 mod serve;
@@ -31,13 +33,6 @@ use crate::cli::{Cli, Command};
 
 /// Every failure the binary reports (then exits with status 1).
 pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
-
-/// The answer to `--database-url` until the PostgreSQL store exists.
-pub(crate) fn postgres_not_built() -> Error {
-    "PostgreSQL (--database-url / SCIMKIT_DATABASE_URL) is not built yet in this version of scimkit: \
-     use a SQLite file with --db"
-        .into()
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -77,12 +72,21 @@ fn main() -> ExitCode {
 fn serve(args: cli::ServeArgs, global: &cli::GlobalArgs) -> Result<(), Error> {
     let settings = args.resolve(global)?;
     telemetry::init(settings.log_format, &settings.log)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let result = rt.block_on(serve::run(settings));
-    // Blocking tasks still running after the drain timeout are not waited for.
-    rt.shutdown_timeout(Duration::from_secs(1));
+    // Opened before the runtime starts and released after it stopped: the
+    // PostgreSQL client blocks, and must neither connect nor close its
+    // connections on an async worker thread (the last handles could otherwise
+    // be dropped by a connection task at shutdown).
+    let result = store::open(&settings.db.database).and_then(|opened| {
+        let keep = (opened.store.clone(), opened.admin.pg());
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        let result = rt.block_on(serve::run(settings, opened));
+        // Blocking tasks still running after the drain timeout are not waited for.
+        rt.shutdown_timeout(Duration::from_secs(1));
+        drop(keep);
+        result
+    });
     if let Err(e) = &result {
         tracing::error!(error = %e, "scimkit stopped");
     }

@@ -239,6 +239,13 @@ impl PolicySource for DbPolicies {
                 p
             }
             Err(e) => {
+                // While the database is briefly unreachable (PostgreSQL
+                // restarting), the tenant's last known policies still hold:
+                // the request then fails with 503 at the store, not 403 here.
+                if let Some((p, _)) = self.cache.read().get(tenant) {
+                    tracing::warn!(tenant, error = %e, "cannot read the tenant's policies; using the last known ones");
+                    return Arc::clone(p);
+                }
                 // Fail closed: never fall back to a default that may hard-delete
                 // where the tenant asked for review.
                 tracing::error!(tenant, error = %e, "cannot read the tenant's policies; answering 403");

@@ -1,4 +1,4 @@
-//! The provisioning log in the SQLite file: [`SqliteLog`], the engine's
+//! The provisioning log in the SQLite file or in PostgreSQL: [`ServerLog`], the engine's
 //! [`ProvisioningLog`] over the `scimkit_server_log` table, with the queries the
 //! admin page and `scimkit log export` need (counts, per-hour/day statistics,
 //! JSON-lines export) and retention.
@@ -8,6 +8,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -16,6 +17,9 @@ use rusqlite::{Connection, params, params_from_iter};
 use scimkit::store::{StoreError, StoreResult, fold_case};
 use scimkit::{LogEntry, LogQuery, Outcome, ProvisioningLog, ResourceKind};
 use time::OffsetDateTime;
+
+use crate::db::DbError;
+use crate::pg::PgDb;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS scimkit_server_log (
@@ -66,19 +70,35 @@ pub(crate) struct TenantTotals {
     pub(crate) failures: u64,
 }
 
-/// The provisioning log table on its own SQLite connection.
-pub(crate) struct SqliteLog {
-    conn: Mutex<Connection>,
+/// The provisioning log table: on its own SQLite connection, or in
+/// PostgreSQL (shared by every replica).
+pub(crate) enum ServerLog {
+    /// In the SQLite file.
+    Sqlite(Mutex<Connection>),
+    /// In PostgreSQL, next to the server's other tables.
+    Postgres(Arc<PgDb>),
 }
 
-impl std::fmt::Debug for SqliteLog {
+impl std::fmt::Debug for ServerLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteLog").finish_non_exhaustive()
+        f.debug_struct("ServerLog").finish_non_exhaustive()
     }
 }
 
 fn other(e: rusqlite::Error) -> StoreError {
     StoreError::other(e)
+}
+
+/// A PostgreSQL failure of the log as the engine sees it: unavailable (503
+/// where it matters) or other.
+fn pg_store_error(e: DbError) -> StoreError {
+    match e {
+        DbError::Unavailable(_) => StoreError::Unavailable {
+            retry_after: 1,
+            source: Box::new(e),
+        },
+        e => StoreError::other(e),
+    }
 }
 
 /// The WHERE clause and parameters of a query's conditions.
@@ -148,7 +168,7 @@ fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<LogEntry> {
     })
 }
 
-impl SqliteLog {
+impl ServerLog {
     /// Open the log table (creating it) in the SQLite file at `path`.
     pub(crate) fn open(path: &Path) -> rusqlite::Result<Self> {
         let conn = Connection::open(path)?;
@@ -157,26 +177,31 @@ impl SqliteLog {
         // A crash may lose the last entries, never corrupt the file.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Self {
-            conn: Mutex::new(conn),
-        })
+        Ok(Self::Sqlite(Mutex::new(conn)))
     }
 
     /// How many entries match the query's conditions (offset/limit ignored).
-    pub(crate) fn count(&self, q: &LogQuery) -> rusqlite::Result<u64> {
+    pub(crate) fn count(&self, q: &LogQuery) -> Result<u64, DbError> {
+        let conn = match self {
+            Self::Sqlite(conn) => conn,
+            Self::Postgres(pg) => return pg.log_count(q),
+        };
         let (w, args) = conditions(q);
-        self.conn.lock().query_row(
+        Ok(conn.lock().query_row(
             &format!("SELECT count(*) FROM scimkit_server_log{w}"),
             params_from_iter(args.iter()),
             |r| get_u64(r, 0),
-        )
+        )?)
     }
 
     /// Every entry matching the query's conditions, oldest first, as JSON lines
     /// (offset/limit ignored). Returns how many were written.
     pub(crate) fn export(&self, q: &LogQuery, out: &mut dyn Write) -> Result<u64, crate::Error> {
+        let conn = match self {
+            Self::Sqlite(conn) => conn.lock(),
+            Self::Postgres(pg) => return pg.log_export(q, out),
+        };
         let (w, args) = conditions(q);
-        let conn = self.conn.lock();
         let mut stmt = conn.prepare(&format!(
             "SELECT {COLUMNS} FROM scimkit_server_log{w} ORDER BY time, seq"
         ))?;
@@ -199,9 +224,12 @@ impl SqliteLog {
         tenant: Option<&str>,
         since: &str,
         hourly: bool,
-    ) -> rusqlite::Result<Vec<Bucket>> {
+    ) -> Result<Vec<Bucket>, DbError> {
+        let conn = match self {
+            Self::Sqlite(conn) => conn.lock(),
+            Self::Postgres(pg) => return pg.log_buckets(tenant, since, hourly),
+        };
         let len = if hourly { 13 } else { 10 };
-        let conn = self.conn.lock();
         let mut stmt = conn.prepare(&format!(
             "SELECT substr(time, 1, {len}) AS b, count(*), sum(outcome = 'failure')
                FROM scimkit_server_log
@@ -215,13 +243,16 @@ impl SqliteLog {
                 failures: get_u64(r, 2)?,
             })
         })?;
-        rows.collect()
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Entries and failures per tenant since `since` (rejected credentials
     /// under the empty tenant), by tenant name.
-    pub(crate) fn totals(&self, since: &str) -> rusqlite::Result<Vec<TenantTotals>> {
-        let conn = self.conn.lock();
+    pub(crate) fn totals(&self, since: &str) -> Result<Vec<TenantTotals>, DbError> {
+        let conn = match self {
+            Self::Sqlite(conn) => conn.lock(),
+            Self::Postgres(pg) => return pg.log_totals(since),
+        };
         let mut stmt = conn.prepare(
             "SELECT tenant, count(*), sum(outcome = 'failure') FROM scimkit_server_log
               WHERE time >= ?1 GROUP BY tenant ORDER BY tenant",
@@ -233,7 +264,7 @@ impl SqliteLog {
                 failures: get_u64(r, 2)?,
             })
         })?;
-        rows.collect()
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Delete entries older than `days` days; returns how many.
@@ -243,10 +274,13 @@ impl SqliteLog {
     }
 }
 
-impl ProvisioningLog for SqliteLog {
+impl ProvisioningLog for ServerLog {
     fn record(&self, e: &LogEntry) -> StoreResult<()> {
-        self.conn
-            .lock()
+        let conn = match self {
+            Self::Sqlite(conn) => conn,
+            Self::Postgres(pg) => return pg.log_record(e).map_err(pg_store_error),
+        };
+        conn.lock()
             .prepare_cached(&format!(
                 "INSERT INTO scimkit_server_log ({COLUMNS}, name_key)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
@@ -275,12 +309,15 @@ impl ProvisioningLog for SqliteLog {
     }
 
     fn query(&self, q: &LogQuery) -> StoreResult<Vec<LogEntry>> {
+        let conn = match self {
+            Self::Sqlite(conn) => conn.lock(),
+            Self::Postgres(pg) => return pg.log_query(q).map_err(pg_store_error),
+        };
         let (w, mut args) = conditions(q);
         args.push(Box::new(
             i64::try_from(q.effective_limit()).unwrap_or(i64::MAX),
         ));
         args.push(Box::new(i64::try_from(q.offset).unwrap_or(i64::MAX)));
-        let conn = self.conn.lock();
         let mut stmt = conn
             .prepare(&format!(
                 "SELECT {COLUMNS} FROM scimkit_server_log{w}
@@ -294,8 +331,11 @@ impl ProvisioningLog for SqliteLog {
     }
 
     fn prune(&self, before: &str) -> StoreResult<usize> {
-        self.conn
-            .lock()
+        let conn = match self {
+            Self::Sqlite(conn) => conn,
+            Self::Postgres(pg) => return pg.log_prune(before).map_err(pg_store_error),
+        };
+        conn.lock()
             .execute("DELETE FROM scimkit_server_log WHERE time < ?1", [before])
             .map_err(other)
     }
@@ -363,13 +403,13 @@ mod tests {
         }
     }
 
-    fn log() -> (tempfile::TempDir, SqliteLog) {
+    fn log() -> (tempfile::TempDir, ServerLog) {
         let dir = tempfile::tempdir().unwrap();
-        let log = SqliteLog::open(&dir.path().join("l.db")).unwrap();
+        let log = ServerLog::open(&dir.path().join("l.db")).unwrap();
         (dir, log)
     }
 
-    fn filled() -> (tempfile::TempDir, SqliteLog) {
+    fn filled() -> (tempfile::TempDir, ServerLog) {
         let (dir, log) = log();
         for e in [
             entry(

@@ -17,11 +17,12 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::Error;
 use crate::app::{self, AppState};
-use crate::cli::{Database, ServeSettings, StoreKind};
+use crate::cli::{ServeSettings, StoreKind};
 use crate::db::{AdminDb, NewToken, TokenAuth};
 use crate::metrics::Metrics;
 use crate::policies::DbPolicies;
-use crate::provlog::SqliteLog;
+use crate::provlog::ServerLog;
+use crate::store::Opened;
 use crate::web::{Sessions, WebState};
 
 /// How often old provisioning log entries are pruned.
@@ -30,29 +31,28 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
 /// How long a client may take for the TLS handshake or to send request headers.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Run the server until a shutdown signal, then drain.
-pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
-    let path = match &s.db.database {
-        Database::Sqlite(p) => p.clone(),
-        Database::Postgres(_) => return Err(crate::postgres_not_built()),
-    };
+/// Run the server on the `opened` database until a shutdown signal, then
+/// drain.
+///
+/// The database clients block: everything here that talks to the database
+/// directly runs in `block_in_place` (the PostgreSQL client must never run on
+/// an async worker); requests reach it through `spawn_blocking`.
+pub(crate) async fn run(s: ServeSettings, opened: Opened) -> Result<(), Error> {
     // Signals are caught from here on, before anything is announced.
     let mut signals = Signals::new()?;
 
-    let (mut store, admin) = crate::store::open_database(&s.db.database)?;
+    let (mut store, describe) = (opened.store, opened.describe);
     if s.store == StoreKind::Memory {
         store = Arc::new(scimkit::MemoryStore::new());
     }
-    let admin = Arc::new(admin);
-    let log = Arc::new(SqliteLog::open(&path).map_err(|e| {
-        format!(
-            "cannot open the provisioning log in {}: {e}",
-            path.display()
-        )
-    })?);
+    let log = Arc::new(crate::store::open_log(&s.db.database, &opened.admin)?);
+    let admin = Arc::new(opened.admin);
     let policies = Arc::new(DbPolicies::new(admin.clone(), s.default_policies.clone()));
-    apply_file_policies(&admin, &policies, &s.tenant_policies)?;
-    admin_password_from_env(&admin)?;
+    let (first_token, active_tokens) = tokio::task::block_in_place(|| -> Result<_, Error> {
+        apply_file_policies(&admin, &policies, &s.tenant_policies)?;
+        admin_password_from_env(&admin)?;
+        Ok((admin.bootstrap()?, admin.active_tokens()?))
+    })?;
     let tls = match &s.tls {
         Some((cert, key)) => Some(crate::tls::acceptor(cert, key)?),
         None => None,
@@ -87,11 +87,11 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
     }
     let scim = builder.build()?;
 
-    match admin.bootstrap()? {
+    match first_token {
         Some(token) => {
             print_first_token(&token, &tenant_url, tls.is_some() || s.public_url.is_some())?
         }
-        None if admin.active_tokens()? == 0 => tracing::warn!(
+        None if active_tokens == 0 => tracing::warn!(
             "no active token: every request will answer 401; create one with `scimkit token create --tenant NAME`"
         ),
         None => {}
@@ -103,7 +103,11 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
         log: log.clone(),
         policies,
         scim: scim.clone(),
-        sessions: Arc::new(Sessions::default()),
+        // On PostgreSQL sessions are shared by the replicas.
+        sessions: Arc::new(match admin.pg() {
+            Some(pg) => Sessions::shared(pg),
+            None => Sessions::default(),
+        }),
         secure: tls.is_some(),
         file_tenants: Arc::new(s.tenant_policies.iter().map(|(n, _)| n.clone()).collect()),
         public_url: s.public_url.as_deref().map(Arc::from),
@@ -116,13 +120,18 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
     };
     let app = app::router(scim, state, web);
     // Scheduled Graph syncs; they stop with the server.
-    let syncs = crate::sync::spawn_scheduled(&store, &admin, &s.sync)?;
+    let syncs =
+        tokio::task::block_in_place(|| crate::sync::spawn_scheduled(&store, &admin, &s.sync))?;
     drop(store);
     tracing::info!(
         listen = %local,
         tls = tls.is_some(),
-        database = %path.display(),
-        store = ?s.store,
+        database = %describe,
+        store = match (s.store, &s.db.database) {
+            (StoreKind::Memory, _) => "memory",
+            (StoreKind::Sqlite, crate::cli::Database::Sqlite(_)) => "sqlite",
+            (StoreKind::Sqlite, crate::cli::Database::Postgres(_)) => "postgres",
+        },
         tenant_url,
         "scimkit {} serving SCIM",
         env!("CARGO_PKG_VERSION")
@@ -174,18 +183,22 @@ pub(crate) async fn run(s: ServeSettings) -> Result<(), Error> {
             "in-flight requests did not finish in time; stopping anyway"
         );
     }
-    // The engine (and the store it holds) goes with the app.
-    drop(syncs);
-    drop(app);
+    // The engine (and the store it holds) goes with the app; PostgreSQL
+    // clients close (blocking) as they are dropped.
     pruner.abort();
     let _ = pruner.await;
-    drop(log);
-    match Arc::try_unwrap(admin) {
-        Ok(admin) => admin
-            .close()
-            .map_err(|e| format!("closing the database: {e}"))?,
-        Err(_) => tracing::warn!("the database is still in use; it was not checkpointed"),
-    }
+    tokio::task::block_in_place(move || -> Result<(), Error> {
+        drop(syncs);
+        drop(app);
+        drop(log);
+        match Arc::try_unwrap(admin) {
+            Ok(admin) => admin
+                .close()
+                .map_err(|e| format!("closing the database: {e}"))?,
+            Err(_) => tracing::warn!("the database is still in use; it was not checkpointed"),
+        }
+        Ok(())
+    })?;
     tracing::info!("shutdown complete");
     Ok(())
 }
@@ -199,8 +212,12 @@ fn apply_file_policies(
 ) -> Result<(), Error> {
     for (name, p) in tenants {
         if !admin.tenant_exists(name)? {
-            admin.create_tenant(name)?;
-            tracing::info!(tenant = %name, "tenant created from the config file");
+            match admin.create_tenant(name) {
+                Ok(()) => tracing::info!(tenant = %name, "tenant created from the config file"),
+                // Another replica starting at the same moment was first.
+                Err(crate::db::DbError::TenantExists(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         policies.set(name, p, "config")?;
         tracing::info!(
@@ -243,7 +260,7 @@ fn admin_password_from_env(admin: &AdminDb) -> Result<(), Error> {
 
 /// Delete provisioning log entries older than the retention, now and then
 /// every hour.
-async fn prune_periodically(log: Arc<SqliteLog>, days: u32) {
+async fn prune_periodically(log: Arc<ServerLog>, days: u32) {
     loop {
         let l = log.clone();
         match tokio::task::spawn_blocking(move || l.prune_days(days)).await {

@@ -14,13 +14,14 @@ use std::time::Duration;
 
 use scimkit::{DeletionPolicy, LinkPolicy, Policies, ScimServer, UserStore};
 use scimkit_graph::{
-    JsonFileStateStore, Progress, Schedule, Scheduler, SyncAuthenticator, SyncConfig,
-    SyncStateStore, Syncer,
+    JsonFileStateStore, Progress, Schedule, Scheduler, StateError, SyncAuthenticator, SyncConfig,
+    SyncState, SyncStateStore, Syncer,
 };
 
 use crate::Error;
 use crate::cli::{GlobalArgs, SyncCommand, SyncSettings};
 use crate::db::{AdminDb, DbError};
+use crate::pg::PgDb;
 
 /// The policies of the server the sync writes through.
 fn pull_policies() -> Policies {
@@ -67,8 +68,15 @@ pub(crate) fn command(cmd: SyncCommand, global: &GlobalArgs) -> Result<(), Error
     let (store, admin) = crate::store::open_database(&db.database)?;
     ensure_tenant(&admin, &tenant)?;
     let server = sync_server(store, &tenant)?;
-    let state = JsonFileStateStore::new(&settings.state);
-    let report = Syncer::new(config)?.run(&server, &state, &mut Progress::new())?;
+    let state = state_store(&admin, &settings);
+    // On PostgreSQL a scheduled run of a replica may hold the tenant's lock.
+    let _lock = match admin.pg() {
+        Some(pg) => Some(pg.sync_lock(&tenant)?.ok_or_else(|| {
+            format!("the sync of tenant {tenant:?} is running on another scimkit process; try again later")
+        })?),
+        None => None,
+    };
+    let report = Syncer::new(config)?.run(&server, &*state, &mut Progress::new())?;
     let mut out = std::io::stdout().lock();
     write!(out, "{report}")?;
     out.flush()?;
@@ -97,26 +105,61 @@ pub(crate) fn spawn_scheduled(
         return Ok(Scheduled { _stop: Vec::new() });
     }
     let mut stop = Vec::new();
-    let state: Arc<dyn SyncStateStore> = Arc::new(JsonFileStateStore::new(&settings.state));
+    let state = state_store(admin, settings);
     for config in active {
         ensure_tenant(admin, &config.tenant)?;
         let server = sync_server(store.clone(), &config.tenant)?;
         let syncer = Syncer::new(config.clone())?;
         let state = state.clone();
+        let pg = admin.pg();
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         stop.push(tx);
         tracing::info!(tenant = %config.tenant, schedule = %config.schedule, "graph sync scheduled");
         std::thread::Builder::new()
             .name(format!("graph-sync-{}", config.tenant))
-            .spawn(move || scheduled_loop(&syncer, &server, &*state, &rx))?;
+            .spawn(move || scheduled_loop(&syncer, &server, &*state, pg.as_deref(), &rx))?;
     }
     Ok(Scheduled { _stop: stop })
+}
+
+/// Where the sync state is kept: the JSON file (SQLite), or the database's
+/// `scimkit_server_sync_state` table (PostgreSQL, shared by the replicas).
+fn state_store(admin: &AdminDb, settings: &SyncSettings) -> Arc<dyn SyncStateStore> {
+    match admin.pg() {
+        Some(pg) => Arc::new(PgSyncState(pg)),
+        None => Arc::new(JsonFileStateStore::new(&settings.state)),
+    }
+}
+
+/// Sync state in PostgreSQL.
+#[derive(Debug)]
+struct PgSyncState(Arc<PgDb>);
+
+impl SyncStateStore for PgSyncState {
+    fn load(&self, tenant: &str) -> Result<Option<SyncState>, StateError> {
+        self.0
+            .sync_load(tenant)
+            .map_err(|e| StateError::Other(Box::new(e)))
+    }
+
+    fn save(&self, tenant: &str, state: &SyncState) -> Result<(), StateError> {
+        self.0
+            .sync_save(tenant, state)
+            .map_err(|e| StateError::Other(Box::new(e)))
+    }
+
+    fn clear(&self, tenant: &str) -> Result<(), StateError> {
+        self.0
+            .sync_clear(tenant)
+            .map_err(|e| StateError::Other(Box::new(e)))
+    }
 }
 
 fn scheduled_loop(
     syncer: &Syncer,
     server: &ScimServer,
     state: &dyn SyncStateStore,
+    pg: Option<&PgDb>,
     stop: &Receiver<()>,
 ) {
     let tenant = &syncer.config().tenant;
@@ -140,6 +183,19 @@ fn scheduled_loop(
             }
         }
         scheduler.record_run(now);
+        // Replicas on one PostgreSQL database: only one runs a tenant's sync.
+        let _lock = match pg.map(|pg| pg.sync_lock(tenant)) {
+            None => None,
+            Some(Ok(Some(lock))) => Some(lock),
+            Some(Ok(None)) => {
+                tracing::info!(tenant = %tenant, "scheduled graph sync skipped: another replica is running it");
+                continue;
+            }
+            Some(Err(e)) => {
+                tracing::error!(tenant = %tenant, error = %e, "scheduled graph sync skipped: the database is unavailable");
+                continue;
+            }
+        };
         match syncer.run(server, state, &mut Progress::new()) {
             Ok(r) => {
                 let c = r.counts;

@@ -690,7 +690,7 @@ fn https_with_tls_cert_and_key() {
 }
 
 #[test]
-fn database_url_is_refused_until_postgres_is_built() {
+fn an_unreachable_database_url_fails_at_start_without_showing_its_password() {
     let dir = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimkit"))
         .args([
@@ -698,7 +698,8 @@ fn database_url_is_refused_until_postgres_is_built() {
             "--listen",
             "127.0.0.1:0",
             "--database-url",
-            "postgres://u@localhost/scim",
+            // Port 1 on loopback: connection refused at once.
+            "postgres://u:Sup3r-Secret-Pw@127.0.0.1:1/scim",
         ])
         .env_remove("SCIMKIT_CONFIG")
         .current_dir(dir.path())
@@ -707,7 +708,10 @@ fn database_url_is_refused_until_postgres_is_built() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("PostgreSQL"), "{err}");
-    assert!(err.contains("not built yet"), "{err}");
+    assert!(err.contains("postgresql://u@127.0.0.1:1/scim"), "{err}");
+    assert!(err.contains("unreachable"), "{err}");
+    assert!(!err.contains("Sup3r-Secret-Pw"), "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Sup3r-Secret-Pw"));
     // Nothing was created.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }

@@ -29,7 +29,7 @@ use time::OffsetDateTime;
 
 use crate::db::AdminDb;
 use crate::policies::{DbPolicies, from_row};
-use crate::provlog::{SqliteLog, parse_time};
+use crate::provlog::{ServerLog, parse_time};
 
 pub(crate) use session::Sessions;
 use session::{Active, clear_cookie, cookie_value, set_cookie};
@@ -42,7 +42,7 @@ const PER_PAGE: usize = 50;
 #[derive(Debug, Clone)]
 pub(crate) struct WebState {
     pub(crate) admin: Arc<AdminDb>,
-    pub(crate) log: Arc<SqliteLog>,
+    pub(crate) log: Arc<ServerLog>,
     pub(crate) policies: Arc<DbPolicies>,
     pub(crate) scim: ScimServer,
     pub(crate) sessions: Arc<Sessions>,
@@ -202,8 +202,13 @@ async fn session(st: &WebState, headers: &HeaderMap) -> Result<Active> {
         return Err(to_login());
     };
     let admin = st.admin.clone();
-    let hash = blocking(move || admin.admin_password_hash()).await?;
-    st.sessions.check(&id, hash.as_deref()).ok_or_else(to_login)
+    let sessions = st.sessions.clone();
+    blocking(move || {
+        let hash = admin.admin_password_hash()?;
+        sessions.check(&id, hash.as_deref())
+    })
+    .await?
+    .ok_or_else(to_login)
 }
 
 /// A POST's session and form; 403 unless the form carries the session's CSRF
@@ -267,7 +272,8 @@ async fn login(State(st): State<WebState>, body: Bytes) -> Result {
             view::login(Some("Wrong password."), false),
         ));
     }
-    let id = st.sessions.open(&hash).map_err(internal)?;
+    let sessions = st.sessions.clone();
+    let id = blocking(move || sessions.open(&hash)).await?;
     tracing::info!("admin logged in");
     let mut resp = redirect("/admin");
     if let Ok(v) = HeaderValue::from_str(&set_cookie(&id, st.secure)) {
@@ -278,8 +284,9 @@ async fn login(State(st): State<WebState>, body: Bytes) -> Result {
 
 async fn logout(State(st): State<WebState>, headers: HeaderMap, body: Bytes) -> Result {
     post_form(&st, &headers, &body).await?;
-    if let Some(id) = cookie_value(&headers, st.secure) {
-        st.sessions.close(id);
+    if let Some(id) = cookie_value(&headers, st.secure).map(str::to_owned) {
+        let sessions = st.sessions.clone();
+        blocking(move || sessions.close(&id)).await?;
     }
     let mut resp = redirect("/admin/login");
     if let Ok(v) = HeaderValue::from_str(&clear_cookie(st.secure)) {

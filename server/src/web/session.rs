@@ -2,8 +2,14 @@
 //! key) with an idle and an absolute expiry, each with its own CSRF token, and
 //! tied to the password they were opened with (changing the password ends
 //! them).
+//!
+//! On SQLite (one process) they live in memory; on PostgreSQL in the
+//! `scimkit_server_sessions` table (again only the SHA-256 of the id), so a
+//! login on one replica is valid on every other one behind the same load
+//! balancer, and expiry runs on the database's clock.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -11,6 +17,8 @@ use http::HeaderMap;
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+use crate::pg::PgDb;
 
 /// A session ends after this long without a request.
 pub(crate) const IDLE: Duration = Duration::from_secs(30 * 60);
@@ -64,9 +72,9 @@ fn digest(s: &str) -> [u8; 32] {
     Sha256::digest(s.as_bytes()).into()
 }
 
-fn random_token() -> Result<String, getrandom::Error> {
+fn random_token() -> Result<String, crate::Error> {
     let mut raw = [0u8; 32];
-    getrandom::fill(&mut raw)?;
+    getrandom::fill(&mut raw).map_err(|e| format!("cannot generate a session id: {e}"))?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
 }
 
@@ -94,17 +102,36 @@ impl Active {
     }
 }
 
-/// The open sessions.
+/// The open sessions: in this process, or shared through PostgreSQL.
 #[derive(Debug, Default)]
 pub(crate) struct Sessions {
     map: Mutex<HashMap<[u8; 32], Session>>,
+    shared: Option<Arc<PgDb>>,
 }
 
 impl Sessions {
+    /// Sessions in the PostgreSQL tables, seen by every replica.
+    pub(crate) fn shared(db: Arc<PgDb>) -> Self {
+        Self {
+            map: Mutex::default(),
+            shared: Some(db),
+        }
+    }
+
     /// Open a session for a login with the password whose hash is
-    /// `password_hash`; returns the id for the cookie.
-    pub(crate) fn open(&self, password_hash: &str) -> Result<String, getrandom::Error> {
+    /// `password_hash`; returns the id for the cookie. Blocks on PostgreSQL.
+    pub(crate) fn open(&self, password_hash: &str) -> Result<String, crate::Error> {
         let id = random_token()?;
+        if let Some(db) = &self.shared {
+            db.session_open(
+                &digest(&id),
+                &random_token()?,
+                &digest(password_hash),
+                IDLE,
+                ABSOLUTE,
+            )?;
+            return Ok(id);
+        }
         let now = Instant::now();
         let s = Session {
             csrf: random_token()?,
@@ -124,9 +151,26 @@ impl Sessions {
     }
 
     /// The session with this id, if it is alive and was opened with the
-    /// current password (`password_hash`); refreshes its idle time.
-    pub(crate) fn check(&self, id: &str, password_hash: Option<&str>) -> Option<Active> {
-        self.check_at(id, password_hash, Instant::now())
+    /// current password (`password_hash`); refreshes its idle time. Blocks on
+    /// PostgreSQL, whose failure is an error (not a logout).
+    pub(crate) fn check(
+        &self,
+        id: &str,
+        password_hash: Option<&str>,
+    ) -> Result<Option<Active>, crate::Error> {
+        let Some(db) = &self.shared else {
+            return Ok(self.check_at(id, password_hash, Instant::now()));
+        };
+        let key = digest(id);
+        let Some((csrf, tag)) = db.session_touch(&key, IDLE, ABSOLUTE)? else {
+            return Ok(None);
+        };
+        let ok = password_hash.is_some_and(|h| bool::from(digest(h).as_slice().ct_eq(&tag)));
+        if !ok {
+            db.session_close(&key)?;
+            return Ok(None);
+        }
+        Ok(Some(Active { csrf }))
     }
 
     fn check_at(&self, id: &str, password_hash: Option<&str>, now: Instant) -> Option<Active> {
@@ -147,9 +191,15 @@ impl Sessions {
         })
     }
 
-    /// End a session.
-    pub(crate) fn close(&self, id: &str) {
-        self.map.lock().remove(&digest(id));
+    /// End a session. Blocks on PostgreSQL.
+    pub(crate) fn close(&self, id: &str) -> Result<(), crate::Error> {
+        match &self.shared {
+            Some(db) => Ok(db.session_close(&digest(id))?),
+            None => {
+                self.map.lock().remove(&digest(id));
+                Ok(())
+            }
+        }
     }
 
     /// How many sessions are open (tests).
@@ -172,20 +222,24 @@ mod tests {
         let s = Sessions::default();
         let id = s.open("$argon2id$hash-1").unwrap();
         assert_eq!(id.len(), 43);
-        let a = s.check(&id, Some("$argon2id$hash-1")).unwrap();
+        let a = s.check(&id, Some("$argon2id$hash-1")).unwrap().unwrap();
         assert!(a.csrf_ok(Some(&a.csrf)));
         assert!(!a.csrf_ok(Some("forged")) && !a.csrf_ok(None));
-        assert!(s.check("not-a-session", Some("$argon2id$hash-1")).is_none());
+        assert!(
+            s.check("not-a-session", Some("$argon2id$hash-1"))
+                .unwrap()
+                .is_none()
+        );
         // Another session has another CSRF token.
         let id2 = s.open("$argon2id$hash-1").unwrap();
-        let b = s.check(&id2, Some("$argon2id$hash-1")).unwrap();
+        let b = s.check(&id2, Some("$argon2id$hash-1")).unwrap().unwrap();
         assert_ne!(a.csrf, b.csrf);
         assert!(!a.csrf_ok(Some(&b.csrf)));
         // A new password ends the sessions opened with the old one.
-        assert!(s.check(&id2, Some("$argon2id$hash-2")).is_none());
-        assert!(s.check(&id2, Some("$argon2id$hash-1")).is_none());
-        s.close(&id);
-        assert!(s.check(&id, Some("$argon2id$hash-1")).is_none());
+        assert!(s.check(&id2, Some("$argon2id$hash-2")).unwrap().is_none());
+        assert!(s.check(&id2, Some("$argon2id$hash-1")).unwrap().is_none());
+        s.close(&id).unwrap();
+        assert!(s.check(&id, Some("$argon2id$hash-1")).unwrap().is_none());
         assert_eq!(s.len(), 0);
     }
 

@@ -25,7 +25,7 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 struct Rig {
     addr: SocketAddr,
     admin: Arc<AdminDb>,
-    log: Arc<SqliteLog>,
+    log: Arc<ServerLog>,
     policies: Arc<DbPolicies>,
     /// A token of tenant "contoso" (deletion = review).
     token: String,
@@ -38,7 +38,7 @@ fn rig(secure: bool) -> Rig {
     let path = dir.path().join("admin.db");
     let (store, admin) = crate::store::open_database(&Database::Sqlite(path.clone())).unwrap();
     let admin = Arc::new(admin);
-    let log = Arc::new(SqliteLog::open(&path).unwrap());
+    let log = Arc::new(ServerLog::open(&path).unwrap());
     let policies = Arc::new(DbPolicies::new(admin.clone(), Policies::default()));
     admin
         .set_admin_password_hash(&scimkit::auth::hash_password(PASSWORD).unwrap())

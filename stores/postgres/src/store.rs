@@ -73,6 +73,24 @@ impl fmt::Debug for PostgresStore {
     }
 }
 
+/// The tenant as stored. PostgreSQL `text` cannot hold NUL, which the core
+/// uses to separate a tenant from the shadow tenants of its hidden
+/// (soft-deleted or review-queued) users, so a tenant containing NUL or
+/// U+0001 is stored with U+0001 as an escape (U+0001 U+0001 for U+0001,
+/// U+0001 `0` for NUL). Every other tenant is stored as it is. The mapping is
+/// injective (escaped names, and only they, contain U+0001), and tenants are
+/// only ever compared, never read back.
+fn db_tenant(tenant: &str) -> std::borrow::Cow<'_, str> {
+    if tenant.contains(['\u{0}', '\u{1}']) {
+        tenant
+            .replace('\u{1}', "\u{1}\u{1}")
+            .replace('\u{0}', "\u{1}0")
+            .into()
+    } else {
+        tenant.into()
+    }
+}
+
 // ===== connections =====
 
 /// The pool's connection manager: opens connections with the parsed config.
@@ -900,7 +918,7 @@ fn query_rust(
 impl UserStore for PostgresStore {
     fn create(&self, ctx: &Ctx, kind: ResourceKind, resource: Value) -> StoreResult<Stored> {
         let id = id_of(&resource)?;
-        let tenant = ctx.tenant.as_str();
+        let tenant = &*db_tenant(&ctx.tenant);
         let c = Columns::of(kind, &resource);
         let (mut bare, members) = match kind {
             ResourceKind::User => (resource, Vec::new()),
@@ -945,7 +963,7 @@ impl UserStore for PostgresStore {
         id: &str,
         members: Members,
     ) -> StoreResult<Option<Stored>> {
-        let tenant = ctx.tenant.as_str();
+        let tenant = &*db_tenant(&ctx.tenant);
         let params: [&(dyn ToSql + Sync); 3] = [&tenant, &kind.as_str(), &id];
         let read_row = |row: Option<Row>| -> Result<Option<Stored>, Fail> {
             let Some(row) = row else { return Ok(None) };
@@ -976,7 +994,7 @@ impl UserStore for PostgresStore {
         resource: Value,
         if_version: Option<u64>,
     ) -> StoreResult<Stored> {
-        let tenant = ctx.tenant.as_str();
+        let tenant = &*db_tenant(&ctx.tenant);
         let want = self::if_version(if_version)?;
         let c = Columns::of(kind, &resource);
         let (mut bare, members) = match kind {
@@ -1034,7 +1052,7 @@ impl UserStore for PostgresStore {
         id: &str,
         if_version: Option<u64>,
     ) -> StoreResult<()> {
-        let tenant = ctx.tenant.as_str();
+        let tenant = &*db_tenant(&ctx.tenant);
         let want = self::if_version(if_version)?;
         self.write(|s| {
             if s.query_opt(DELETE_RESOURCE, &[&tenant, &kind.as_str(), &id, &want])?
@@ -1051,7 +1069,7 @@ impl UserStore for PostgresStore {
     }
 
     fn query(&self, ctx: &Ctx, kind: ResourceKind, q: &Query) -> StoreResult<Page> {
-        let tenant = ctx.tenant.as_str();
+        let tenant = &*db_tenant(&ctx.tenant);
         let t = Translator::new(kind, q.schema(), tenant);
         let fp = cursor::fingerprint(kind, q);
         // `Some(cond)`: the whole filter in SQL (`cond` None without a filter).
@@ -1082,7 +1100,7 @@ impl UserStore for PostgresStore {
         change: &MemberChange,
         if_version: Option<u64>,
     ) -> StoreResult<Stored> {
-        let tenant = ctx.tenant.as_str();
+        let tenant = &*db_tenant(&ctx.tenant);
         let want = self::if_version(if_version)?;
         let last_modified = normalize_time(&change.last_modified);
         let add = MemberRows::of(&change.add);
@@ -1113,5 +1131,34 @@ impl UserStore for PostgresStore {
                 resource: row.try_get(1)?,
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::db_tenant;
+
+    #[test]
+    fn tenants_are_stored_as_they_are_unless_they_hold_nul_or_u0001() {
+        assert_eq!(db_tenant("contoso"), "contoso");
+        assert!(matches!(
+            db_tenant("contoso"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        // The core's shadow tenant of hidden users: NUL cannot be stored.
+        assert_eq!(db_tenant("contoso\u{0}review"), "contoso\u{1}0review");
+        // Injective: none of these collide.
+        let names = [
+            "a\u{0}b",
+            "a\u{1}0b",
+            "a\u{1}\u{1}0b",
+            "a\u{1}b",
+            "a0b",
+            "a\u{0}\u{1}",
+        ];
+        let stored: std::collections::HashSet<String> =
+            names.iter().map(|n| db_tenant(n).into_owned()).collect();
+        assert_eq!(stored.len(), names.len());
+        assert!(stored.iter().all(|s| !s.contains('\u{0}')));
     }
 }
