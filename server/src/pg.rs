@@ -657,12 +657,9 @@ impl PgDb {
 
     // ===== the provisioning log =====
 
-    /// Append an entry to the provisioning log (not retried: an insert).
-    pub(crate) fn log_record(&self, e: &LogEntry) -> Result<()> {
-        let status = i32::from(e.status);
-        let name_key = e.name.as_deref().map(fold_case);
-        let resource_type = e.resource_type.map(ResourceKind::as_str);
-        let outcome = e.outcome.as_str();
+    /// Append entries to the provisioning log in one transaction (one commit
+    /// for the batch; not retried: an insert).
+    pub(crate) fn log_record_batch(&self, entries: &[LogEntry]) -> Result<()> {
         self.with_conn(Mode::Once, |c| {
             let stmt = c.prepared(
                 "INSERT INTO scimkit_server_log (time, tenant, token_id, request_id, method, path,
@@ -670,28 +667,35 @@ impl PgDb {
                         detail, name_key)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             )?;
-            c.client.execute(
-                &stmt,
-                &[
-                    &e.time,
-                    &e.tenant,
-                    &e.token_id,
-                    &e.request_id,
-                    &e.method,
-                    &e.path,
-                    &e.operation,
-                    &resource_type,
-                    &e.resource_id,
-                    &e.name,
-                    &status,
-                    &outcome,
-                    &e.scim_type,
-                    &e.detail,
-                    &name_key,
-                ],
-            )
+            let mut tx = c.client.transaction()?;
+            for e in entries {
+                let status = i32::from(e.status);
+                let name_key = e.name.as_deref().map(fold_case);
+                let resource_type = e.resource_type.map(ResourceKind::as_str);
+                let outcome = e.outcome.as_str();
+                tx.execute(
+                    &stmt,
+                    &[
+                        &e.time,
+                        &e.tenant,
+                        &e.token_id,
+                        &e.request_id,
+                        &e.method,
+                        &e.path,
+                        &e.operation,
+                        &resource_type,
+                        &e.resource_id,
+                        &e.name,
+                        &status,
+                        &outcome,
+                        &e.scim_type,
+                        &e.detail,
+                        &name_key,
+                    ],
+                )?;
+            }
+            tx.commit()
         })
-        .map(|_| ())
     }
 
     /// Entries newest first, honouring offset and limit.

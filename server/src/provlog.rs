@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 use rusqlite::types::ToSql;
 use rusqlite::{Connection, params, params_from_iter};
 use scimkit::store::{StoreError, StoreResult, fold_case};
-use scimkit::{LogEntry, LogQuery, Outcome, ProvisioningLog, ResourceKind};
+use scimkit::{BatchingLog, LogEntry, LogQuery, Outcome, ProvisioningLog, ResourceKind};
 use time::OffsetDateTime;
 
 use crate::db::DbError;
@@ -77,6 +77,30 @@ pub(crate) enum ServerLog {
     Sqlite(Mutex<Connection>),
     /// In PostgreSQL, next to the server's other tables.
     Postgres(Arc<PgDb>),
+}
+
+/// The log as the admin page and the CLI read it: entries the engine has
+/// handed to the [`BatchingLog`] writer are written before each read.
+#[derive(Debug, Clone)]
+pub(crate) struct LogReader {
+    log: Arc<ServerLog>,
+    writer: Option<Arc<BatchingLog>>,
+}
+
+impl LogReader {
+    /// Reads of `log`, which `writer` (if any) writes to in the background.
+    pub(crate) fn new(log: Arc<ServerLog>, writer: Option<Arc<BatchingLog>>) -> Self {
+        Self { log, writer }
+    }
+
+    /// The log, with every entry recorded so far written. Blocks: call it off
+    /// the async executor.
+    pub(crate) fn current(&self) -> &ServerLog {
+        if let Some(w) = &self.writer {
+            w.flush();
+        }
+        &self.log
+    }
 }
 
 impl std::fmt::Debug for ServerLog {
@@ -276,16 +300,26 @@ impl ServerLog {
 
 impl ProvisioningLog for ServerLog {
     fn record(&self, e: &LogEntry) -> StoreResult<()> {
+        self.record_batch(std::slice::from_ref(e))
+    }
+
+    /// One transaction for the batch (one commit: what makes [`BatchingLog`]
+    /// cheaper than a commit per request).
+    fn record_batch(&self, entries: &[LogEntry]) -> StoreResult<()> {
         let conn = match self {
             Self::Sqlite(conn) => conn,
-            Self::Postgres(pg) => return pg.log_record(e).map_err(pg_store_error),
+            Self::Postgres(pg) => return pg.log_record_batch(entries).map_err(pg_store_error),
         };
-        conn.lock()
-            .prepare_cached(&format!(
-                "INSERT INTO scimkit_server_log ({COLUMNS}, name_key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
-            ))
-            .and_then(|mut stmt| {
+        let conn = conn.lock();
+        let tx = conn.unchecked_transaction().map_err(other)?;
+        {
+            let mut stmt = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO scimkit_server_log ({COLUMNS}, name_key)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                ))
+                .map_err(other)?;
+            for e in entries {
                 stmt.execute(params![
                     e.time,
                     e.tenant,
@@ -303,9 +337,10 @@ impl ProvisioningLog for ServerLog {
                     e.detail,
                     e.name.as_deref().map(fold_case),
                 ])
-            })
-            .map(|_| ())
-            .map_err(other)
+                .map_err(other)?;
+            }
+        }
+        tx.commit().map_err(other)
     }
 
     fn query(&self, q: &LogQuery) -> StoreResult<Vec<LogEntry>> {

@@ -21,9 +21,13 @@ use crate::cli::{ServeSettings, StoreKind};
 use crate::db::{AdminDb, NewToken, TokenAuth};
 use crate::metrics::Metrics;
 use crate::policies::DbPolicies;
-use crate::provlog::ServerLog;
+use crate::provlog::{LogReader, ServerLog};
 use crate::store::Opened;
 use crate::web::{Sessions, WebState};
+
+/// Provisioning log entries that may wait for the writer thread before a
+/// request blocks (backpressure).
+const LOG_QUEUE: usize = 8192;
 
 /// How often old provisioning log entries are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
@@ -46,6 +50,13 @@ pub(crate) async fn run(s: ServeSettings, opened: Opened) -> Result<(), Error> {
         store = Arc::new(scimkit::MemoryStore::new());
     }
     let log = Arc::new(crate::store::open_log(&s.db.database, &opened.admin)?);
+    // The engine's entries are written by a background thread, many per
+    // commit: a request does not wait for the log's disk write (entries still
+    // queued when the process is killed are lost; see BatchingLog).
+    let log_writer = Arc::new(
+        scimkit::BatchingLog::new(log.clone() as Arc<dyn scimkit::ProvisioningLog>, LOG_QUEUE)
+            .map_err(|e| format!("cannot start the provisioning log writer: {e}"))?,
+    );
     let admin = Arc::new(opened.admin);
     let policies = Arc::new(DbPolicies::new(admin.clone(), s.default_policies.clone()));
     let (first_token, active_tokens) = tokio::task::block_in_place(|| -> Result<_, Error> {
@@ -72,7 +83,7 @@ pub(crate) async fn run(s: ServeSettings, opened: Opened) -> Result<(), Error> {
             let p = policies.clone();
             move |tenant: &str| scimkit::policy::PolicySource::policies(&*p, tenant)
         })
-        .shared_log(log.clone() as Arc<dyn scimkit::ProvisioningLog>)
+        .shared_log(log_writer.clone() as Arc<dyn scimkit::ProvisioningLog>)
         .on_event({
             let hook = s.event_webhook.clone().map(crate::events::start_webhook);
             move |e: &scimkit::Event| {
@@ -100,7 +111,7 @@ pub(crate) async fn run(s: ServeSettings, opened: Opened) -> Result<(), Error> {
     let pruner = tokio::spawn(prune_periodically(log.clone(), s.log_retention_days));
     let web = WebState {
         admin: admin.clone(),
-        log: log.clone(),
+        log: LogReader::new(log.clone(), Some(log_writer.clone())),
         policies,
         scim: scim.clone(),
         // On PostgreSQL sessions are shared by the replicas.
@@ -190,6 +201,10 @@ pub(crate) async fn run(s: ServeSettings, opened: Opened) -> Result<(), Error> {
     tokio::task::block_in_place(move || -> Result<(), Error> {
         drop(syncs);
         drop(app);
+        // Write what the engine queued before the database closes (the drop of
+        // the last reference also joins the writer thread).
+        log_writer.flush();
+        drop(log_writer);
         drop(log);
         match Arc::try_unwrap(admin) {
             Ok(admin) => admin

@@ -380,12 +380,25 @@ fn tokens_tenants_admin_sessions_and_the_log_are_shared_by_replicas() {
     assert!(!out.contains(&token));
 
     // The provisioning log holds both replicas' entries.
-    let (ok, out, err) = cli(&url, dir.path(), &["log", "export", "--tenant", "fabrikam"]);
-    assert!(ok, "{err}");
-    let entries: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    // Each replica writes its entries from a background thread, milliseconds
+    // after answering: another process may look a little early (bounded).
+    let mut attempts = 0;
+    let (out, entries) = loop {
+        let (ok, out, err) = cli(&url, dir.path(), &["log", "export", "--tenant", "fabrikam"]);
+        assert!(ok, "{err}");
+        let entries: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let both = ["via-a@fabrikam.com", "via-b@fabrikam.com"]
+            .iter()
+            .all(|n| entries.iter().any(|e| e["name"] == *n));
+        attempts += 1;
+        if both || attempts == 50 {
+            break (out, entries);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     let names: BTreeSet<&str> = entries.iter().filter_map(|e| e["name"].as_str()).collect();
     assert!(
         names.contains("via-a@fabrikam.com") && names.contains("via-b@fabrikam.com"),

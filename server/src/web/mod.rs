@@ -29,7 +29,7 @@ use time::OffsetDateTime;
 
 use crate::db::AdminDb;
 use crate::policies::{DbPolicies, from_row};
-use crate::provlog::{ServerLog, parse_time};
+use crate::provlog::{LogReader, parse_time};
 
 pub(crate) use session::Sessions;
 use session::{Active, clear_cookie, cookie_value, set_cookie};
@@ -42,7 +42,8 @@ const PER_PAGE: usize = 50;
 #[derive(Debug, Clone)]
 pub(crate) struct WebState {
     pub(crate) admin: Arc<AdminDb>,
-    pub(crate) log: Arc<ServerLog>,
+    /// The provisioning log (reads wait for queued entries to be written).
+    pub(crate) log: LogReader,
     pub(crate) policies: Arc<DbPolicies>,
     pub(crate) scim: ScimServer,
     pub(crate) sessions: Arc<Sessions>,
@@ -332,8 +333,8 @@ fn summary(
         since: Some(since.to_owned()),
         ..Default::default()
     };
-    let total = st.log.count(&q)?;
-    let failures = st.log.count(&LogQuery {
+    let total = st.log.current().count(&q)?;
+    let failures = st.log.current().count(&LogQuery {
         outcome: Some(Outcome::Failure),
         ..q
     })?;
@@ -349,7 +350,7 @@ fn summary(
         total,
         failures,
         enabled: st.policies.load(tenant).map(|(p, _)| p.enabled)?,
-        buckets: st.log.buckets(Some(tenant), since, hourly)?,
+        buckets: st.log.current().buckets(Some(tenant), since, hourly)?,
     })
 }
 
@@ -366,6 +367,7 @@ async fn overview(State(st): State<WebState>, headers: HeaderMap, uri: Uri) -> R
         }
         let rejected = s
             .log
+            .current()
             .totals(&since)?
             .into_iter()
             .find(|t| t.tenant.is_empty())
@@ -743,6 +745,7 @@ async fn resource(
         }
         let history = s
             .log
+            .current()
             .query(&LogQuery {
                 tenant: Some(t),
                 resource_id: Some(i),
@@ -921,10 +924,14 @@ async fn log_page(State(st): State<WebState>, headers: HeaderMap, uri: Uri) -> R
         let tenants = s.admin.list_tenants()?;
         Ok::<_, crate::Error>(match query {
             Ok(mut query) => {
-                let total = s.log.count(&query)?;
+                let total = s.log.current().count(&query)?;
                 query.offset = usize::try_from((page_no - 1) * PER_PAGE as u64).unwrap_or(0);
                 query.limit = PER_PAGE;
-                let entries = s.log.query(&query).map_err(|e| format!("{e:?}"))?;
+                let entries = s
+                    .log
+                    .current()
+                    .query(&query)
+                    .map_err(|e| format!("{e:?}"))?;
                 (tenants, entries, total, None)
             }
             Err(e) => (tenants, Vec::new(), 0, Some(e)),
@@ -968,7 +975,7 @@ async fn export(State(st): State<WebState>, headers: HeaderMap, uri: Uri) -> Res
     let log = st.log.clone();
     let body = blocking(move || {
         let mut out = Vec::new();
-        log.export(&query, &mut out)?;
+        log.current().export(&query, &mut out)?;
         Ok::<_, crate::Error>(out)
     })
     .await?;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
-use scimkit::{DeletionPolicy, LogQuery, Policies, ProvisioningLog, ScimServer};
+use scimkit::{BatchingLog, DeletionPolicy, LogQuery, Policies, ProvisioningLog, ScimServer};
 use serde_json::{Value, json};
 
 use super::*;
@@ -18,6 +18,7 @@ use crate::app::{self, AppState};
 use crate::cli::Database;
 use crate::db::TokenAuth;
 use crate::metrics::Metrics;
+use crate::provlog::ServerLog;
 
 const PASSWORD: &str = "correct-horse-battery";
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -25,7 +26,9 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 struct Rig {
     addr: SocketAddr,
     admin: Arc<AdminDb>,
-    log: Arc<ServerLog>,
+    /// The log as the admin page reads it (written in the background, as in
+    /// `serve`).
+    log: LogReader,
     policies: Arc<DbPolicies>,
     /// A token of tenant "contoso" (deletion = review).
     token: String,
@@ -38,7 +41,10 @@ fn rig(secure: bool) -> Rig {
     let path = dir.path().join("admin.db");
     let (store, admin) = crate::store::open_database(&Database::Sqlite(path.clone())).unwrap();
     let admin = Arc::new(admin);
-    let log = Arc::new(ServerLog::open(&path).unwrap());
+    let table = Arc::new(ServerLog::open(&path).unwrap());
+    let writer =
+        Arc::new(BatchingLog::new(table.clone() as Arc<dyn ProvisioningLog>, 1024).unwrap());
+    let log = LogReader::new(table, Some(writer.clone()));
     let policies = Arc::new(DbPolicies::new(admin.clone(), Policies::default()));
     admin
         .set_admin_password_hash(&scimkit::auth::hash_password(PASSWORD).unwrap())
@@ -62,7 +68,7 @@ fn rig(secure: bool) -> Rig {
             let p = policies.clone();
             move |t: &str| scimkit::policy::PolicySource::policies(&*p, t)
         })
-        .shared_log(log.clone() as Arc<dyn ProvisioningLog>)
+        .shared_log(writer as Arc<dyn ProvisioningLog>)
         .build()
         .unwrap();
     let web = WebState {
@@ -485,6 +491,7 @@ fn tokens_are_created_shown_once_and_revoked() {
     // The 401 is in the log, attributed to the revoked token and its tenant.
     let entries = r
         .log
+        .current()
         .query(&LogQuery {
             tenant: Some("contoso".into()),
             ..Default::default()
