@@ -9,8 +9,8 @@ use postgres::{Client, GenericClient, IsolationLevel, NoTls, Row, Statement};
 use r2d2::{ManageConnection, Pool};
 use scimkit::ResourceKind;
 use scimkit::store::{
-    Ctx, Member, MemberChange, Members, Page, PageRequest, Query, StoreError, StoreResult, Stored,
-    UserStore, fold_case,
+    Ctx, GroupRef, Member, MemberChange, Members, Page, PageRequest, Query, StoreError,
+    StoreResult, Stored, UserStore, fold_case,
 };
 use serde_json::Value;
 
@@ -493,6 +493,13 @@ const DELETE_RESOURCE: &str = "DELETE FROM scimkit_resources \
      WHERE tenant = $1 AND kind = $2 AND id = $3 AND ($4::bigint IS NULL OR version = $4) RETURNING pk";
 
 const EXISTS: &str = "SELECT 1 FROM scimkit_resources WHERE tenant = $1 AND kind = $2 AND id = $3";
+
+/// The groups a member is in (`member_key`: the folded member id, as the
+/// `members[value eq …]` filter compares), in id order: one prepared statement
+/// on the `scimkit_members_member` index.
+const GROUPS_OF: &str = "SELECT g.id, g.resource ->> 'displayName' FROM scimkit_members m \
+     JOIN scimkit_resources g ON g.tenant = m.tenant AND g.id = m.group_id AND g.kind = 'Group' \
+     WHERE m.tenant = $1 AND m.member_key = $2 ORDER BY g.id";
 
 const GET: &str =
     "SELECT version, resource FROM scimkit_resources WHERE tenant = $1 AND kind = $2 AND id = $3";
@@ -983,6 +990,23 @@ impl UserStore for PostgresStore {
             let mut loaded = load_members(s, tenant, &[id.to_owned()])?;
             attach_members(&mut stored.resource, loaded.remove(id).unwrap_or_default());
             Ok(Some(stored))
+        })
+    }
+
+    fn groups_of(&self, ctx: &Ctx, member_id: &str) -> StoreResult<Vec<GroupRef>> {
+        let tenant = &*db_tenant(&ctx.tenant);
+        let key = fold_case(member_id);
+        let params: [&(dyn ToSql + Sync); 2] = [&tenant, &key];
+        self.read(|s| {
+            let rows = s.query(GROUPS_OF, &params).map_err(at_begin)?;
+            rows.iter()
+                .map(|r| {
+                    Ok(GroupRef {
+                        id: r.try_get(0)?,
+                        display_name: r.try_get(1)?,
+                    })
+                })
+                .collect()
         })
     }
 
