@@ -687,8 +687,19 @@ pub fn unique_key(kind: ResourceKind, resource: &Value) -> Option<String> {
 /// and the engine's own evaluation: index paging, and cursor paging with the
 /// cursor being the base64 of the offset (opaque to clients).
 pub fn paginate<T>(items: Vec<T>, page: &PageRequest) -> StoreResult<(Vec<T>, Option<String>)> {
+    let (offset, end, next) = page_bounds(items.len(), page)?;
+    let out = items.into_iter().skip(offset).take(end - offset).collect();
+    Ok((out, next))
+}
+
+/// The page of [`paginate`] over `total` items, without the items: the
+/// offset, the end (exclusive, `offset <= end <= total`) and the next cursor
+/// (cursor paging only, `None` on the last page).
+pub fn page_bounds(
+    total: usize,
+    page: &PageRequest,
+) -> StoreResult<(usize, usize, Option<String>)> {
     use base64::Engine as _;
-    let total = items.len();
     let (offset, count, cursor_mode) = match page {
         PageRequest::Index { start_index, count } => (start_index.saturating_sub(1), *count, false),
         PageRequest::Cursor { cursor, count } => {
@@ -713,12 +724,8 @@ pub fn paginate<T>(items: Vec<T>, page: &PageRequest) -> StoreResult<(Vec<T>, Op
         }
     };
     let end = offset.saturating_add(count).min(total);
+    let offset = offset.min(end);
     let next = (cursor_mode && end < total)
         .then(|| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{end}")));
-    let out = items
-        .into_iter()
-        .skip(offset)
-        .take(end.saturating_sub(offset))
-        .collect();
-    Ok((out, next))
+    Ok((offset, end, next))
 }
