@@ -124,8 +124,16 @@ enum Msg {
 }
 
 /// The bounded queue and the thread that delivers events.
+///
+/// A forked child (a pre-fork server such as gunicorn `--preload` builds the
+/// engine, then forks its workers) has no delivery thread — threads do not
+/// survive `fork()` — so the first event in a new process starts one there;
+/// events still queued in the parent at the fork stay the parent's.
 pub struct EventDispatcher {
-    tx: SyncSender<Msg>,
+    handler: Arc<dyn EventHandler>,
+    capacity: usize,
+    /// The process the delivery thread runs in, and its queue.
+    queue: parking_lot::Mutex<(u32, SyncSender<Msg>)>,
     dropped: Arc<AtomicU64>,
     delivered: Arc<AtomicU64>,
 }
@@ -142,25 +150,39 @@ impl fmt::Debug for EventDispatcher {
 impl EventDispatcher {
     /// Start the delivery thread with a queue of `capacity` events.
     pub fn new(handler: Arc<dyn EventHandler>, capacity: usize) -> Self {
-        let (tx, rx) = sync_channel::<Msg>(capacity.max(1));
+        let capacity = capacity.max(1);
         let delivered = Arc::new(AtomicU64::new(0));
-        let d = Arc::clone(&delivered);
-        let spawned = std::thread::Builder::new()
-            .name("scimkit-events".into())
-            .spawn(move || deliver(rx, handler, d));
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "could not start the event thread; events will be dropped");
-        }
+        let tx = start(Arc::clone(&handler), capacity, Arc::clone(&delivered));
         Self {
-            tx,
+            handler,
+            capacity,
+            queue: parking_lot::Mutex::new((std::process::id(), tx)),
             dropped: Arc::new(AtomicU64::new(0)),
             delivered,
         }
     }
 
+    /// The queue of this process's delivery thread (started now in a forked
+    /// child).
+    fn sender(&self) -> SyncSender<Msg> {
+        let pid = std::process::id();
+        let mut queue = self.queue.lock();
+        if queue.0 != pid {
+            let fresh = start(
+                Arc::clone(&self.handler),
+                self.capacity,
+                Arc::clone(&self.delivered),
+            );
+            // The parent's queue: left alone (its thread is not in this process).
+            std::mem::forget(std::mem::replace(&mut queue.1, fresh));
+            queue.0 = pid;
+        }
+        queue.1.clone()
+    }
+
     /// Queue an event; drops it (and counts it) when the queue is full.
     pub fn emit(&self, event: Event) {
-        match self.tx.try_send(Msg::Event(Box::new(event))) {
+        match self.sender().try_send(Msg::Event(Box::new(event))) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
@@ -176,7 +198,7 @@ impl EventDispatcher {
     /// Returns whether it finished in time.
     pub fn flush(&self, timeout: Duration) -> bool {
         let (done_tx, done_rx) = sync_channel(1);
-        if self.tx.send(Msg::Flush(done_tx)).is_err() {
+        if self.sender().send(Msg::Flush(done_tx)).is_err() {
             return false;
         }
         done_rx.recv_timeout(timeout).is_ok()
@@ -191,6 +213,22 @@ impl EventDispatcher {
     pub fn delivered(&self) -> u64 {
         self.delivered.load(Ordering::Relaxed)
     }
+}
+
+/// Start a delivery thread; returns its queue.
+fn start(
+    handler: Arc<dyn EventHandler>,
+    capacity: usize,
+    delivered: Arc<AtomicU64>,
+) -> SyncSender<Msg> {
+    let (tx, rx) = sync_channel::<Msg>(capacity);
+    let spawned = std::thread::Builder::new()
+        .name("scimkit-events".into())
+        .spawn(move || deliver(rx, handler, delivered));
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "could not start the event thread; events will be dropped");
+    }
+    tx
 }
 
 fn deliver(rx: Receiver<Msg>, handler: Arc<dyn EventHandler>, delivered: Arc<AtomicU64>) {

@@ -20,6 +20,7 @@
 
 mod errors;
 mod events;
+mod forksafe;
 mod json;
 mod postgres;
 mod server;

@@ -9,13 +9,17 @@ use scimkit::UserStore;
 use scimkit_postgres::{PostgresOptions, PostgresStore};
 
 use crate::errors::connect_error;
+use crate::forksafe::ForkSafe;
 
 /// A PostgreSQL database (schema created or migrated on connect), which
 /// several processes and servers may share.
 #[pyclass(name = "PostgresStore", module = "scimkit._native", frozen)]
 #[derive(Debug)]
 pub(crate) struct PyPostgresStore {
-    store: Arc<PostgresStore>,
+    /// Opened again in a forked child (gunicorn `--preload`): see `forksafe`.
+    store: Arc<ForkSafe<PostgresStore>>,
+    /// `postgresql://user@host:port/dbname` (no password).
+    target: String,
 }
 
 impl PyPostgresStore {
@@ -83,8 +87,13 @@ impl PyPostgresStore {
         let store = py
             .detach(|| PostgresStore::connect_with(url, &options))
             .map_err(connect_error)?;
+        let url = url.to_owned();
+        let target = store.target().to_string();
         Ok(Self {
-            store: Arc::new(store),
+            target,
+            store: Arc::new(ForkSafe::new(store, move || {
+                PostgresStore::connect_with(&url, &options).map_err(|e| e.to_string())
+            })),
         })
     }
 
@@ -92,22 +101,23 @@ impl PyPostgresStore {
     /// (never with the password).
     #[getter]
     fn target(&self) -> String {
-        self.store.target().to_string()
+        self.target.clone()
     }
 
     /// Check that the database answers (e.g. for a readiness probe); raises
     /// `ConnectionError` if it does not.
     fn ping(&self, py: Python<'_>) -> PyResult<()> {
-        let store = &self.store;
-        py.detach(|| store.ping()).map_err(|e| {
+        let fail = |e: &dyn std::fmt::Display| {
             pyo3::exceptions::PyConnectionError::new_err(format!(
                 "the PostgreSQL store at {} does not answer: {e}",
-                store.target()
+                self.target
             ))
-        })
+        };
+        let store = self.store.current().map_err(|e| fail(&e))?;
+        py.detach(|| store.ping()).map_err(|e| fail(&e))
     }
 
     fn __repr__(&self) -> String {
-        format!("PostgresStore({:?})", self.store.target().as_str())
+        format!("PostgresStore({:?})", self.target.as_str())
     }
 }

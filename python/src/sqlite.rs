@@ -10,18 +10,24 @@ use scimkit::UserStore;
 use scimkit_sqlite::{SqliteOptions, SqliteStore, Synchronous};
 
 use crate::errors::{open_error, store_failure};
+use crate::forksafe::ForkSafe;
 
 /// A SQLite database file (created with its schema if absent; WAL, one writer
 /// and a pool of readers). Several processes may share the file.
 #[pyclass(name = "SqliteStore", module = "scimkit._native", frozen)]
 #[derive(Debug)]
 pub(crate) struct PySqliteStore {
-    store: Arc<SqliteStore>,
+    /// Opened again in a forked child (gunicorn `--preload`): see `forksafe`.
+    store: Arc<ForkSafe<SqliteStore>>,
 }
 
 impl PySqliteStore {
     pub(crate) fn shared(&self) -> Arc<dyn UserStore> {
         self.store.clone()
+    }
+
+    fn current(&self) -> PyResult<Arc<SqliteStore>> {
+        self.store.current().map_err(|e| store_failure(&e))
     }
 }
 
@@ -55,33 +61,42 @@ impl PySqliteStore {
             })?;
             options = options.busy_timeout(timeout);
         }
-        let opened = if path.as_os_str() == ":memory:" {
-            py.detach(SqliteStore::open_in_memory)
-        } else {
-            py.detach(|| SqliteStore::open_with(&path, &options))
+        let in_memory = path.as_os_str() == ":memory:";
+        let open = move || {
+            if in_memory {
+                SqliteStore::open_in_memory()
+            } else {
+                SqliteStore::open_with(&path, &options)
+            }
         };
+        let opened = py.detach(&open).map_err(open_error)?;
         Ok(Self {
-            store: Arc::new(opened.map_err(open_error)?),
+            store: Arc::new(ForkSafe::new(opened, move || {
+                open().map_err(|e| e.to_string())
+            })),
         })
     }
 
     /// The database file, or `None` for `":memory:"`.
     #[getter]
-    fn path(&self) -> Option<String> {
-        self.store.path().map(|p| p.to_string_lossy().into_owned())
+    fn path(&self) -> PyResult<Option<String>> {
+        Ok(self
+            .current()?
+            .path()
+            .map(|p| p.to_string_lossy().into_owned()))
     }
 
     /// Run SQLite's integrity check: the problems found (empty when sound).
     fn integrity_check(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        let store = &self.store;
+        let store = self.current()?;
         py.detach(|| store.integrity_check())
             .map_err(|e| store_failure(&e))
     }
 
-    fn __repr__(&self) -> String {
-        match self.store.path() {
+    fn __repr__(&self) -> PyResult<String> {
+        Ok(match self.current()?.path() {
             Some(p) => format!("SqliteStore({:?})", p.display().to_string()),
             None => "SqliteStore(':memory:')".to_owned(),
-        }
+        })
     }
 }

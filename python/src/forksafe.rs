@@ -1,0 +1,146 @@
+//! Stores that survive `fork()`: pre-fork servers (gunicorn `--preload`,
+//! uWSGI, `multiprocessing`) import the application — and open its store —
+//! in a parent process, then fork the workers.
+//!
+//! Neither a database connection nor a thread survives a fork: SQLite forbids
+//! using a connection in a forked child, a PostgreSQL connection's socket would
+//! be shared by two processes, and the stores' background threads (SQLite's
+//! writer, the connection pools' helpers) do not exist in the child, so a write
+//! queued for them would wait forever. [`ForkSafe`] notices that it runs in
+//! another process (its id changed) and opens the store again there. The store
+//! inherited from the parent is leaked, never dropped: dropping it would wait
+//! for threads that are not in this process, and close connections that are
+//! still the parent's.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use scimkit::ResourceKind;
+use scimkit::store::{
+    Ctx, GroupRef, MemberChange, Members, Page, Query, SharedStored, StoreError, StoreResult,
+    Stored, UserStore,
+};
+use serde_json::Value;
+
+/// How to open the store again (in a forked child).
+type Opener<S> = Box<dyn Fn() -> Result<S, String> + Send + Sync>;
+
+/// A store opened again in each process that uses it (see the module docs).
+pub(crate) struct ForkSafe<S> {
+    open: Opener<S>,
+    /// The process the store was opened in, and the store.
+    current: Mutex<(u32, Arc<S>)>,
+}
+
+impl<S> std::fmt::Debug for ForkSafe<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForkSafe")
+            .field("pid", &self.current.lock().0)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: UserStore> ForkSafe<S> {
+    /// `store`, opened in this process; `open` opens it again.
+    pub(crate) fn new(
+        store: S,
+        open: impl Fn() -> Result<S, String> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            open: Box::new(open),
+            current: Mutex::new((std::process::id(), Arc::new(store))),
+        }
+    }
+
+    /// The store of this process (opened now if this is a forked child).
+    pub(crate) fn current(&self) -> StoreResult<Arc<S>> {
+        let pid = std::process::id();
+        let mut current = self.current.lock();
+        if current.0 != pid {
+            let fresh = (self.open)().map_err(|e| {
+                StoreError::other(format!("cannot open the store again after fork(): {e}"))
+            })?;
+            let inherited = std::mem::replace(&mut current.1, Arc::new(fresh));
+            // The parent's: never dropped here (see the module docs).
+            std::mem::forget(inherited);
+            current.0 = pid;
+            tracing::info!(pid, "store opened again in a forked process");
+        }
+        Ok(Arc::clone(&current.1))
+    }
+}
+
+impl<S: UserStore> UserStore for ForkSafe<S> {
+    fn create(&self, ctx: &Ctx, kind: ResourceKind, resource: Value) -> StoreResult<Stored> {
+        self.current()?.create(ctx, kind, resource)
+    }
+
+    fn get(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        members: Members,
+    ) -> StoreResult<Option<Stored>> {
+        self.current()?.get(ctx, kind, id, members)
+    }
+
+    fn get_shared(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        members: Members,
+    ) -> StoreResult<Option<SharedStored>> {
+        self.current()?.get_shared(ctx, kind, id, members)
+    }
+
+    fn groups_of(&self, ctx: &Ctx, member_id: &str) -> StoreResult<Vec<GroupRef>> {
+        self.current()?.groups_of(ctx, member_id)
+    }
+
+    fn replace(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        resource: Value,
+        if_version: Option<u64>,
+    ) -> StoreResult<Stored> {
+        self.current()?.replace(ctx, kind, id, resource, if_version)
+    }
+
+    fn delete(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        if_version: Option<u64>,
+    ) -> StoreResult<()> {
+        self.current()?.delete(ctx, kind, id, if_version)
+    }
+
+    fn query(&self, ctx: &Ctx, kind: ResourceKind, query: &Query) -> StoreResult<Page> {
+        self.current()?.query(ctx, kind, query)
+    }
+
+    fn query_shared(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        query: &Query,
+    ) -> StoreResult<Page<SharedStored>> {
+        self.current()?.query_shared(ctx, kind, query)
+    }
+
+    fn modify_members(
+        &self,
+        ctx: &Ctx,
+        group_id: &str,
+        change: &MemberChange,
+        if_version: Option<u64>,
+    ) -> StoreResult<Stored> {
+        self.current()?
+            .modify_members(ctx, group_id, change, if_version)
+    }
+}
