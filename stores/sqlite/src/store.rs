@@ -63,6 +63,11 @@ const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 /// * a write that panics is answered with [`StoreError::Other`] and rolled
 ///   back; the thread carries on.
 ///
+/// **Not across `fork()`**: neither the connections nor the writer thread
+/// exist in a forked child (SQLite forbids using a connection there, and a
+/// write would wait for a thread that is not in the process). Open the store
+/// after forking, in each process (the Python binding does this by itself).
+///
 /// Reads use a pool of reader connections and run concurrently with each other
 /// and with the writer (write-ahead logging: a read sees the last commit before
 /// it started, and a multi-statement read — count and page, a group and its
