@@ -28,8 +28,22 @@ type Opener<S> = Box<dyn Fn() -> Result<S, String> + Send + Sync>;
 /// A store opened again in each process that uses it (see the module docs).
 pub(crate) struct ForkSafe<S> {
     open: Opener<S>,
-    /// The process the store was opened in, and the store.
-    current: Mutex<(u32, Arc<S>)>,
+    /// The process the store was opened in, and the store (`None` only while
+    /// the wrapper is dropped).
+    current: Mutex<(u32, Option<Arc<S>>)>,
+}
+
+impl<S> Drop for ForkSafe<S> {
+    /// A store inherited from the parent (never used in this process) is
+    /// leaked, not dropped: its threads are not here to be joined.
+    fn drop(&mut self) {
+        let (pid, store) = self.current.get_mut();
+        if *pid != std::process::id() {
+            if let Some(inherited) = store.take() {
+                std::mem::forget(inherited);
+            }
+        }
+    }
 }
 
 impl<S> std::fmt::Debug for ForkSafe<S> {
@@ -48,7 +62,7 @@ impl<S: UserStore> ForkSafe<S> {
     ) -> Self {
         Self {
             open: Box::new(open),
-            current: Mutex::new((std::process::id(), Arc::new(store))),
+            current: Mutex::new((std::process::id(), Some(Arc::new(store)))),
         }
     }
 
@@ -60,13 +74,16 @@ impl<S: UserStore> ForkSafe<S> {
             let fresh = (self.open)().map_err(|e| {
                 StoreError::other(format!("cannot open the store again after fork(): {e}"))
             })?;
-            let inherited = std::mem::replace(&mut current.1, Arc::new(fresh));
+            let inherited = current.1.replace(Arc::new(fresh));
             // The parent's: never dropped here (see the module docs).
             std::mem::forget(inherited);
             current.0 = pid;
             tracing::info!(pid, "store opened again in a forked process");
         }
-        Ok(Arc::clone(&current.1))
+        current
+            .1
+            .clone()
+            .ok_or_else(|| StoreError::other("the store is closed"))
     }
 }
 

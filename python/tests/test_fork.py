@@ -5,6 +5,7 @@ its own (bounded waits: a hang fails the test instead of stalling it)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -92,3 +93,25 @@ def test_a_forked_worker_opens_its_own_sqlite_store_and_event_thread(tmp_path: P
 
 def test_a_forked_worker_opens_its_own_postgres_connections(postgres: PgServer) -> None:
     check_store(scimkit.PostgresStore(postgres.fresh_database()))
+
+
+def test_a_store_dropped_unused_in_a_forked_child_leaves_cleanly(tmp_path: Path) -> None:
+    # The child never uses the parent's store: dropping it there must neither
+    # wait for the parent's threads nor close the parent's connections.
+    holder = [scimkit.SqliteStore(str(tmp_path / "scim.db"))]
+    server = scimkit.Server(holder[0], {TOKEN: "acme"})
+    client = make_client(server)
+    assert client("POST", "/Users", entra_user("before@contoso.com")).status == 201
+
+    def child() -> dict[str, object]:
+        nonlocal server, client
+        del server, client
+        holder.clear()
+        gc.collect()
+        return {"dropped": True}
+
+    assert in_forked_child(child) == {"dropped": True}
+    # The parent's store still works.
+    store = scimkit.SqliteStore(str(tmp_path / "scim.db"))
+    again = make_client(scimkit.Server(store, {TOKEN: "acme"}))
+    assert again("POST", "/Users", entra_user("after@contoso.com")).status == 201
