@@ -11,8 +11,17 @@
 //! inherited from the parent is leaked, never dropped: dropping it would wait
 //! for threads that are not in this process, and close connections that are
 //! still the parent's.
+//!
+//! Worse, a thread parked on a `parking_lot` lock at the moment of the fork
+//! (the connection pools' helper threads are) leaves that library's global
+//! table pointing at a thread the child does not have, and the child's next
+//! parked thread crashes. So before Python forks (`os.register_at_fork`,
+//! which gunicorn, `multiprocessing` and uWSGI's Python plugin go through),
+//! [`before_fork`] closes every open store of this process — joining its
+//! threads — and each store opens again on its next use, in the parent and in
+//! the child alike.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 use scimkit::ResourceKind;
@@ -54,31 +63,81 @@ impl<S> std::fmt::Debug for ForkSafe<S> {
     }
 }
 
+/// The stores [`before_fork`] closes (std's lock: `parking_lot` is what must
+/// be quiet at the fork).
+static OPEN: std::sync::Mutex<Vec<Weak<dyn CloseForFork>>> = std::sync::Mutex::new(Vec::new());
+
+trait CloseForFork: Send + Sync {
+    fn close_for_fork(&self);
+}
+
+/// Close every store of this process before a fork (their threads joined);
+/// each opens again on its next use. Registered with `os.register_at_fork`.
+pub(crate) fn before_fork() {
+    let stores: Vec<Arc<dyn CloseForFork>> = {
+        let mut open = OPEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        open.retain(|w| w.strong_count() > 0);
+        open.iter().filter_map(Weak::upgrade).collect()
+    };
+    for store in stores {
+        store.close_for_fork();
+    }
+}
+
+impl<S: UserStore> CloseForFork for ForkSafe<S> {
+    fn close_for_fork(&self) {
+        let closed = {
+            let mut current = self.current.lock();
+            if current.0 == std::process::id() {
+                current.1.take()
+            } else {
+                None
+            }
+        };
+        // Dropped outside the lock: this joins the store's threads (unless a
+        // request elsewhere still holds it — pre-fork servers fork when idle).
+        drop(closed);
+    }
+}
+
 impl<S: UserStore> ForkSafe<S> {
     /// `store`, opened in this process; `open` opens it again.
     pub(crate) fn new(
         store: S,
         open: impl Fn() -> Result<S, String> + Send + Sync + 'static,
-    ) -> Self {
-        Self {
+    ) -> Arc<Self> {
+        let this = Arc::new(Self {
             open: Box::new(open),
             current: Mutex::new((std::process::id(), Some(Arc::new(store)))),
-        }
+        });
+        let weak = Arc::downgrade(&this) as Weak<dyn CloseForFork>;
+        let mut open = OPEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        open.retain(|w| w.strong_count() > 0);
+        open.push(weak);
+        drop(open);
+        this
     }
 
-    /// The store of this process (opened now if this is a forked child).
+    /// The store of this process, opened now if this is a forked child or if
+    /// it was closed for a fork.
     pub(crate) fn current(&self) -> StoreResult<Arc<S>> {
         let pid = std::process::id();
         let mut current = self.current.lock();
-        if current.0 != pid {
+        if current.0 != pid || current.1.is_none() {
             let fresh = (self.open)().map_err(|e| {
                 StoreError::other(format!("cannot open the store again after fork(): {e}"))
             })?;
             let inherited = current.1.replace(Arc::new(fresh));
-            // The parent's: never dropped here (see the module docs).
-            std::mem::forget(inherited);
+            if current.0 != pid {
+                // The parent's: never dropped here (see the module docs).
+                std::mem::forget(inherited);
+                tracing::info!(pid, "store opened again in a forked process");
+            }
             current.0 = pid;
-            tracing::info!(pid, "store opened again in a forked process");
         }
         current
             .1

@@ -47,5 +47,20 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(store::py_member_change, m)?)?;
     m.add_function(wrap_pyfunction!(testing::store_checks, m)?)?;
     m.add_function(wrap_pyfunction!(testing::run_store_check, m)?)?;
+    // Stores close (their threads joined) before os.fork() and open again on
+    // their next use: see forksafe.rs.
+    let py = m.py();
+    let before_fork = pyo3::types::PyCFunction::new_closure(
+        py,
+        None,
+        None,
+        |args: &Bound<'_, pyo3::types::PyTuple>, _kwargs| {
+            args.py().detach(forksafe::before_fork);
+        },
+    )?;
+    let kwargs = pyo3::types::PyDict::new(py);
+    kwargs.set_item("before", before_fork)?;
+    py.import("os")?
+        .call_method("register_at_fork", (), Some(&kwargs))?;
     Ok(())
 }

@@ -91,9 +91,9 @@ impl PyPostgresStore {
         let target = store.target().to_string();
         Ok(Self {
             target,
-            store: Arc::new(ForkSafe::new(store, move || {
+            store: ForkSafe::new(store, move || {
                 PostgresStore::connect_with(&url, &options).map_err(|e| e.to_string())
-            })),
+            }),
         })
     }
 

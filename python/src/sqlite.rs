@@ -71,9 +71,7 @@ impl PySqliteStore {
         };
         let opened = py.detach(&open).map_err(open_error)?;
         Ok(Self {
-            store: Arc::new(ForkSafe::new(opened, move || {
-                open().map_err(|e| e.to_string())
-            })),
+            store: ForkSafe::new(opened, move || open().map_err(|e| e.to_string())),
         })
     }
 

@@ -9,6 +9,7 @@ import gc
 import json
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -63,11 +64,21 @@ def check_store(store: scimkit.SqliteStore | scimkit.PostgresStore) -> None:
     events: list[str] = []
     server = scimkit.Server(store, {TOKEN: "acme"}, on_event=lambda e: events.append(e.type))
     client = make_client(server)
-    # The parent writes (its store's threads are running), then forks.
+    # The parent writes and reads (its store's writer and reader-pool threads
+    # are running, parked), then forks.
     assert client("POST", "/Users", entra_user("parent@contoso.com")).status == 201
+    assert client("GET", "/Users", query="count=10").status == 200
     assert server.flush_events(timeout=10)
 
     def child() -> dict[str, object]:
+        # In a thread of the child, as a gthread worker serves requests.
+        out: list[dict[str, object]] = []
+        worker = threading.Thread(target=lambda: out.append(requests()))
+        worker.start()
+        worker.join()
+        return out[0]
+
+    def requests() -> dict[str, object]:
         events.clear()
         created = client("POST", "/Users", entra_user("child@contoso.com"))
         found = client("GET", "/Users", query='filter=userName eq "parent@contoso.com"')
