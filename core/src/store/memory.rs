@@ -36,6 +36,18 @@ struct Tenant {
     external_ids: HashMap<(ResourceKind, String), HashSet<String>>,
     /// member id → ids of the groups it is in
     member_of: HashMap<String, HashSet<String>>,
+    /// The users' and the groups' ids in order, for paging by `startIndex`
+    /// without walking the map to the page: built by the first unfiltered
+    /// page after a create or a delete, dropped by the next one.
+    order: parking_lot::Mutex<[Option<Arc<[String]>>; 2]>,
+}
+
+/// The slot of a kind in [`Tenant::order`].
+fn slot(kind: ResourceKind) -> usize {
+    match kind {
+        ResourceKind::User => 0,
+        ResourceKind::Group => 1,
+    }
 }
 
 /// Resources are behind an `Arc` so that a read can share them
@@ -130,6 +142,21 @@ fn split_members(mut resource: Value) -> (Value, IndexMap<String, Member>) {
 }
 
 impl Tenant {
+    /// The ids of `kind` in order (see [`Tenant::order`]).
+    fn order(&self, kind: ResourceKind) -> Arc<[String]> {
+        let mut order = self.order.lock();
+        let cached = &mut order[slot(kind)];
+        if let Some(ids) = cached {
+            return Arc::clone(ids);
+        }
+        let ids: Arc<[String]> = match kind {
+            ResourceKind::User => self.users.keys().cloned().collect(),
+            ResourceKind::Group => self.groups.keys().cloned().collect(),
+        };
+        *cached = Some(Arc::clone(&ids));
+        ids
+    }
+
     fn index_external_id(&mut self, kind: ResourceKind, resource: &Value, id: &str, add: bool) {
         if let Some(ext) = external_id(resource) {
             let key = (kind, ext);
@@ -297,16 +324,13 @@ impl MemoryStore {
         if query.filter.is_none() && query.sort.is_none() {
             // Everything in id order: walk the map to the page, collect nothing
             // else (a page costs O(offset + page), not a copy of every id).
-            let (total, keys): (usize, Box<dyn Iterator<Item = &String>>) = match kind {
-                ResourceKind::User => (t.users.len(), Box::new(t.users.keys())),
-                ResourceKind::Group => (t.groups.len(), Box::new(t.groups.keys())),
-            };
-            let (offset, end, next_cursor) = super::page_bounds(total, &query.page)?;
-            let resources = keys
-                .skip(offset)
-                .take(end - offset)
+            let order = t.order(kind);
+            let (offset, end, next_cursor) = super::page_bounds(order.len(), &query.page)?;
+            let resources = order[offset..end]
+                .iter()
                 .map(|id| materialize(t, id, query.members))
                 .collect();
+            let total = order.len();
             return Ok(Page {
                 resources,
                 total_results: total,
@@ -426,6 +450,7 @@ impl UserStore for MemoryStore {
                         version: 1,
                     },
                 );
+                t.order.get_mut()[slot(kind)] = None;
                 Ok(Stored {
                     id,
                     resource,
@@ -445,6 +470,7 @@ impl UserStore for MemoryStore {
                 };
                 let stored = entry.materialize(&id, Members::Include);
                 t.groups.insert(id, entry);
+                t.order.get_mut()[slot(kind)] = None;
                 Ok(stored)
             }
         }
@@ -605,6 +631,7 @@ impl UserStore for MemoryStore {
         match kind {
             ResourceKind::User => {
                 let e = t.users.remove(id).expect("invariant: checked above");
+                t.order.get_mut()[slot(kind)] = None;
                 if let Some(k) = unique_key(kind, &e.resource) {
                     t.user_names.remove(&k);
                 }
@@ -612,6 +639,7 @@ impl UserStore for MemoryStore {
             }
             ResourceKind::Group => {
                 let g = t.groups.remove(id).expect("invariant: checked above");
+                t.order.get_mut()[slot(kind)] = None;
                 t.index_external_id(kind, &g.resource, id, false);
                 for m in g.members.keys() {
                     t.set_membership(id, m, false);
@@ -756,6 +784,53 @@ mod tests {
     use super::*;
 
     crate::store_conformance_tests!(MemoryStore::new());
+
+    /// The cached order of ids follows creates and deletes.
+    #[test]
+    fn index_pages_follow_creates_and_deletes() {
+        use crate::store::testkit::user;
+        let store = MemoryStore::new();
+        let c = Ctx {
+            tenant: "t".into(),
+            request_id: "r".into(),
+            actor: None,
+        };
+        let registry = crate::schema::Registry::default();
+        let page = |start: usize| -> (Vec<String>, usize) {
+            let q = Query::all(Arc::clone(registry.get(ResourceKind::User))).page(
+                crate::store::PageRequest::Index {
+                    start_index: start,
+                    count: 2,
+                },
+            );
+            let p = store.query(&c, ResourceKind::User, &q).expect("query");
+            (
+                p.resources.into_iter().map(|s| s.id).collect(),
+                p.total_results,
+            )
+        };
+        for id in ["b", "d", "f"] {
+            store
+                .create(&c, ResourceKind::User, user(id, id, serde_json::json!({})))
+                .expect("create");
+        }
+        assert_eq!(page(1), (vec!["b".into(), "d".into()], 3));
+        assert_eq!(page(3), (vec!["f".into()], 3));
+        store
+            .create(
+                &c,
+                ResourceKind::User,
+                user("a", "a", serde_json::json!({})),
+            )
+            .expect("create");
+        assert_eq!(page(1), (vec!["a".into(), "b".into()], 4));
+        store
+            .delete(&c, ResourceKind::User, "b", None)
+            .expect("delete");
+        assert_eq!(page(1), (vec!["a".into(), "d".into()], 3));
+        assert_eq!(page(3), (vec!["f".into()], 3));
+        assert_eq!(page(9), (vec![], 3));
+    }
 
     #[test]
     fn concurrent_scim_clients() {
