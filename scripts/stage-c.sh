@@ -43,14 +43,7 @@ fi
 python=$(command -v python3)
 # PostgreSQL server binaries, for the tests of the "postgres://" store (they
 # start their own throw-away server; see stores/postgres/tests/common).
-if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
-  say "PostgreSQL is not installed: installing the Debian package"
-  if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends postgresql
-fi
-# Tests that need PostgreSQL fail (instead of skipping) when it cannot be started.
-export SCIMKIT_REQUIRE_POSTGRES=1
+source scripts/postgres-server.sh
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/scimkit-stage-c.XXXXXX")
 server_pid=

@@ -8,14 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
-  echo "PostgreSQL is not installed: installing the Debian package"
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update
-  $sudo apt-get install -y --no-install-recommends postgresql
-fi
+source scripts/postgres-server.sh
 
 # Tests that need PostgreSQL fail (instead of skipping) when it cannot be started.
 SCIMKIT_REQUIRE_POSTGRES=1 cargo test -p scimkit-postgres --locked

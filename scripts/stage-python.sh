@@ -31,15 +31,7 @@ say() { printf -- '--> %s\n' "$*"; }
 
 # PostgreSQL server binaries, for the PostgresStore tests (they start their own
 # throw-away server: python/tests/pgserver.py).
-if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
-  say "PostgreSQL is not installed: installing the Debian package"
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update
-  $sudo apt-get install -y --no-install-recommends postgresql
-fi
-export SCIMKIT_REQUIRE_POSTGRES=1
+source scripts/postgres-server.sh
 
 # Tools (maturin, ruff, mypy): a venv reused while the pins are unchanged.
 tools="$work/tools"
