@@ -1202,9 +1202,14 @@ impl ScimServer {
     /// resources of the kind.
     pub(crate) fn run_query(&self, ctx: &Ctx, kind: ResourceKind, q: &Query) -> Result<Page> {
         match self.inner.store.query(ctx, kind, q) {
-            Err(StoreError::Unsupported) => {}
-            other => return other.map_err(|e| store_error(ctx, kind, "", e)),
+            Err(StoreError::Unsupported) => self.evaluate_query(ctx, kind, q),
+            other => other.map_err(|e| store_error(ctx, kind, "", e)),
         }
+    }
+
+    /// A query the store cannot push down: the engine filters, sorts and pages
+    /// every resource of the kind itself.
+    fn evaluate_query(&self, ctx: &Ctx, kind: ResourceKind, q: &Query) -> Result<Page> {
         let needs_members = q.members == Members::Include
             || q.filter
                 .as_ref()
@@ -1259,7 +1264,7 @@ impl ScimServer {
         q: &Query,
     ) -> Result<Page<SharedStored>> {
         match self.inner.store.query_shared(ctx, kind, q) {
-            Err(StoreError::Unsupported) => self.run_query(ctx, kind, q).map(Page::from),
+            Err(StoreError::Unsupported) => self.evaluate_query(ctx, kind, q).map(Page::from),
             other => other.map_err(|e| store_error(ctx, kind, "", e)),
         }
     }
