@@ -8,7 +8,9 @@ mod common;
 use std::io::{Read, Write};
 use std::sync::Arc;
 
-use common::{Client, Start, connect, exchange, q, read_response, request, scimkit};
+use common::{
+    Client, Start, admin_req, connect, csrf_of, exchange, q, read_response, request, scimkit,
+};
 use serde_json::{Value, json};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -714,36 +716,6 @@ fn an_unreachable_database_url_fails_at_start_without_showing_its_password() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("Sup3r-Secret-Pw"));
     // Nothing was created.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-}
-
-/// A form POST (or GET with no form) to the admin page with a cookie.
-fn admin_req(
-    addr: std::net::SocketAddr,
-    method: &str,
-    path: &str,
-    cookie: &str,
-    form: &[(&str, &str)],
-) -> common::Resp {
-    let body: String = form
-        .iter()
-        .map(|(k, v)| format!("{}={}", q(k), q(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    request(
-        addr,
-        method,
-        path,
-        &[
-            ("Cookie", cookie),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-        ],
-        body.as_bytes(),
-    )
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
-    html[at..].split('"').next().unwrap().to_owned()
 }
 
 #[test]

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
-use common::{Client, Server, Start, q, request, scimkit};
+use common::{Client, Server, Start, admin_req, csrf_of, q, request, scimkit};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
@@ -298,36 +298,6 @@ fn a_postgres_restart_while_writing_answers_503_and_loses_no_acknowledged_write(
     assert!(acknowledged.len() >= 40);
     assert!(a.stop().success());
     assert!(b.stop().success());
-}
-
-/// A form POST (or GET) to the admin page with a cookie.
-fn admin_req(
-    addr: std::net::SocketAddr,
-    method: &str,
-    path: &str,
-    cookie: &str,
-    form: &[(&str, &str)],
-) -> common::Resp {
-    let body: String = form
-        .iter()
-        .map(|(k, v)| format!("{}={}", q(k), q(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    request(
-        addr,
-        method,
-        path,
-        &[
-            ("Cookie", cookie),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-        ],
-        body.as_bytes(),
-    )
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
-    html[at..].split('"').next().unwrap().to_owned()
 }
 
 #[test]

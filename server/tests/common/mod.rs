@@ -439,3 +439,34 @@ pub fn q(filter: &str) -> String {
     }
     out
 }
+
+/// A form POST (or GET) to the admin page with a cookie.
+pub fn admin_req(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> Resp {
+    let body: String = form
+        .iter()
+        .map(|(k, v)| format!("{}={}", q(k), q(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    request(
+        addr,
+        method,
+        path,
+        &[
+            ("Cookie", cookie),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        body.as_bytes(),
+    )
+}
+
+/// The CSRF token of an admin page form.
+pub fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    html[at..].split('"').next().unwrap().to_owned()
+}
