@@ -48,6 +48,29 @@ fn run_gets(s: &ScimServer, ids: &[String], gets: usize) -> usize {
     let mut bytes = 0usize;
     for i in 0..gets {
         let id = &ids[i % ids.len()];
+        // PROFILE_PATCH=1: Entra's seven-operation PATCH of a user instead.
+        if std::env::var_os("PROFILE_PATCH").is_some() {
+            let body = json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [
+                    {"op": "Replace", "path": "title", "value": format!("Title {i}")},
+                    {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": format!("user{}@contoso.com", i % ids.len())},
+                    {"op": "Replace", "path": "phoneNumbers[type eq \"mobile\"].value", "value": format!("+1 425 555 {i:04}")},
+                    {"op": "Replace", "path": "addresses[type eq \"work\"].locality", "value": "Seattle"},
+                    {"op": "Replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": format!("D{i}")},
+                    {"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": &ids[(i + 1) % ids.len()]},
+                    {"op": "Replace", "value": {"active": "True", "name.givenName": format!("G{i}")}}
+                ]
+            });
+            let req = http::Request::patch(format!("/scim/v2/Users/{id}"))
+                .header("authorization", "Bearer t")
+                .body(Bytes::from(body.to_string()))
+                .expect("request");
+            let resp = s.handle(req);
+            assert_eq!(resp.status(), 200);
+            bytes += resp.body().len();
+            continue;
+        }
         // PROFILE_FILTER=1: `filter=userName eq` instead (ids are `user{i}`-named).
         let uri = if std::env::var_os("PROFILE_FILTER").is_some() {
             format!(

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 use serde_json::{Value, json};
@@ -275,6 +276,24 @@ impl BatchingLog {
     ///
     /// The thread cannot be started.
     pub fn new(inner: Arc<dyn ProvisioningLog>, capacity: usize) -> std::io::Result<Self> {
+        Self::with_linger(inner, capacity, Duration::ZERO)
+    }
+
+    /// [`BatchingLog::new`], where the writer, having taken what is queued,
+    /// waits up to `linger` for more entries before it writes (unless the
+    /// batch is full or a flush is waiting): fewer, larger transactions under
+    /// a steady stream of writes, at the price of entries reaching the log up
+    /// to `linger` later (and `linger` more of them lost if the process is
+    /// killed). Reads through this log still see every earlier write.
+    ///
+    /// # Errors
+    ///
+    /// The thread cannot be started.
+    pub fn with_linger(
+        inner: Arc<dyn ProvisioningLog>,
+        capacity: usize,
+        linger: Duration,
+    ) -> std::io::Result<Self> {
         let (sender, receiver) = sync_channel(capacity.max(1));
         let failed = Arc::new(AtomicU64::new(0));
         let writer = {
@@ -282,7 +301,7 @@ impl BatchingLog {
             let failed = Arc::clone(&failed);
             std::thread::Builder::new()
                 .name("scimkit-log".into())
-                .spawn(move || write_loop(&*inner, &receiver, &failed))?
+                .spawn(move || write_loop(&*inner, &receiver, &failed, linger))?
         };
         Ok(Self {
             inner,
@@ -319,11 +338,17 @@ impl BatchingLog {
     }
 }
 
-fn write_loop(inner: &dyn ProvisioningLog, receiver: &Receiver<Message>, failed: &AtomicU64) {
+fn write_loop(
+    inner: &dyn ProvisioningLog,
+    receiver: &Receiver<Message>,
+    failed: &AtomicU64,
+    linger: Duration,
+) {
     let mut batch: Vec<LogEntry> = Vec::new();
     let mut waiting: Vec<SyncSender<()>> = Vec::new();
     // Ends when every sender is gone and the queue is empty.
     while let Ok(first) = receiver.recv() {
+        let deadline = Instant::now() + linger;
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
@@ -332,6 +357,14 @@ fn write_loop(inner: &dyn ProvisioningLog, receiver: &Receiver<Message>, failed:
             }
             if batch.len() < MAX_BATCH {
                 next = receiver.try_recv().ok();
+                if next.is_none() && waiting.is_empty() {
+                    // Linger for more (a flush, a full batch, the deadline
+                    // or a closed queue ends it).
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if !left.is_zero() {
+                        next = receiver.recv_timeout(left).ok();
+                    }
+                }
             }
         }
         if !batch.is_empty() {
@@ -514,6 +547,44 @@ mod tests {
         assert_eq!(seen.len(), 1);
         assert_eq!(seen[0].request_id, "r3");
         assert_eq!(log.prune("9999").expect("prune"), 1);
+    }
+
+    /// Run `f` on a thread; fail unless it finishes within 20 s (a linger of
+    /// an hour would otherwise hang the test, not fail it).
+    fn finishes(f: impl FnOnce() + Send + 'static) {
+        let (tx, rx) = sync_channel(1);
+        std::thread::spawn(move || {
+            f();
+            let _ = tx.send(());
+        });
+        assert!(
+            rx.recv_timeout(Duration::from_secs(20)).is_ok(),
+            "did not finish: a lingering writer held it"
+        );
+    }
+
+    #[test]
+    fn a_lingering_writer_batches_and_flush_and_drop_cut_the_linger_short() {
+        let hour = Duration::from_secs(3600);
+        let probe = Arc::new(Probe::default());
+        let log = Arc::new(BatchingLog::with_linger(probe.clone(), 64, hour).expect("thread"));
+        for i in 0..5 {
+            log.record(&entry(i)).expect("record");
+        }
+        // A read waits for the entries before it, not for the linger.
+        let l = Arc::clone(&log);
+        finishes(move || assert_eq!(all(&*l).len(), 5));
+        assert_eq!(
+            probe.batches.load(Ordering::SeqCst),
+            1,
+            "five entries that came one after the other: one batch"
+        );
+        // Dropping the log writes what lingers and joins the writer.
+        log.record(&entry(5)).expect("record");
+        let log = Arc::into_inner(log).expect("the only handle");
+        finishes(move || drop(log));
+        assert_eq!(all(&*probe).len(), 6);
+        assert_eq!(probe.batches.load(Ordering::SeqCst), 2);
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub(crate) struct Reply {
     pub(crate) body: Option<Value>,
     /// A body already serialised (single-resource reads); `body` is then `None`.
     raw: Option<Vec<u8>>,
+    /// The id and name of the resource a `raw` body holds, for the
+    /// provisioning log (which reads them from `body` otherwise).
+    pub(crate) logged: Option<(String, Option<String>)>,
     pub(crate) headers: Vec<(header::HeaderName, String)>,
 }
 
@@ -50,6 +53,7 @@ impl Reply {
             status,
             body: Some(body),
             raw: None,
+            logged: None,
             headers: Vec::new(),
         }
     }
@@ -60,6 +64,7 @@ impl Reply {
             status,
             body: None,
             raw: Some(body),
+            logged: None,
             headers: Vec::new(),
         }
     }
@@ -69,6 +74,7 @@ impl Reply {
             status,
             body: None,
             raw: None,
+            logged: None,
             headers: Vec::new(),
         }
     }
@@ -790,7 +796,7 @@ impl ScimServer {
     fn validate(
         &self,
         kind: ResourceKind,
-        body: &Value,
+        body: Value,
         existing: Option<&Value>,
     ) -> Result<Map<String, Value>> {
         let mut validated = validate_resource(
@@ -825,7 +831,7 @@ impl ScimServer {
         check_content_type(call.headers)?;
         let body = parse_json(call.body)?;
         let proj = self.projection(call, kind)?;
-        let validated = self.validate(kind, &body, None)?;
+        let validated = self.validate(kind, body, None)?;
         self.check_policy_values(call, &validated)?;
         if kind == ResourceKind::User {
             if let Some(reply) = self.link_existing_user(call, ctx, &validated, &proj)? {
@@ -840,10 +846,10 @@ impl ScimServer {
         let stored = self
             .inner
             .store
-            .create(ctx, kind, resource)
+            .create_shared(ctx, kind, resource)
             .map_err(|e| store_error(ctx, kind, &id, e))?;
-        self.created_events(ctx, kind, &stored);
-        Ok(self.resource_reply(call, ctx, kind, 201, stored, &proj))
+        self.created_events(ctx, kind, &stored.id, &stored.resource);
+        Ok(self.shared_reply(call, ctx, kind, 201, stored, &proj))
     }
 
     // ===== read =====
@@ -866,15 +872,29 @@ impl ScimServer {
                 return Ok(Reply::empty(304).header(header::ETAG, etag(shared.version)));
             }
         }
-        let tag = etag(shared.version);
+        Ok(self.shared_reply(call, ctx, kind, 200, shared, &proj))
+    }
+
+    /// [`ScimServer::resource_reply`] for a resource the store shares: the
+    /// common case (no `attributes`/`excludedAttributes`) is serialised
+    /// straight from it, without a copy (`ResourceView`).
+    fn shared_reply(
+        &self,
+        call: &Call<'_>,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        status: u16,
+        shared: SharedStored,
+        proj: &Projection,
+    ) -> Reply {
         if proj.attributes.is_empty() && proj.excluded.is_empty() && !crate::view::disabled() {
-            // The common read: rendered from the shared resource, no copy.
             let rs = self.schema(kind);
             let groups = if kind == ResourceKind::User && proj.wants(rs, "groups") {
                 self.user_groups(call, ctx, &shared.id)
             } else {
                 None
             };
+            let tag = etag(shared.version);
             let location = self.location(call, kind, &shared.id);
             let view = crate::view::ResourceView::new(
                 rs,
@@ -887,7 +907,18 @@ impl ScimServer {
                 groups.as_ref(),
             );
             if let Some(view) = view {
-                return Ok(Reply::raw_json(200, view.to_vec()).header(header::ETAG, tag));
+                let mut r = Reply::raw_json(status, view.to_vec()).header(header::ETAG, tag);
+                if call.method != Method::GET {
+                    r.logged = Some((
+                        shared.id.clone(),
+                        crate::provision::name_of(&shared.resource),
+                    ));
+                }
+                return if status == 201 {
+                    r.header(header::LOCATION, location)
+                } else {
+                    r
+                };
             }
         }
         let stored = Stored {
@@ -895,7 +926,7 @@ impl ScimServer {
             resource: Arc::unwrap_or_clone(shared.resource),
             version: shared.version,
         };
-        Ok(self.resource_reply(call, ctx, kind, 200, stored, &proj))
+        self.resource_reply(call, ctx, kind, status, stored, proj)
     }
 
     fn load(&self, ctx: &Ctx, kind: ResourceKind, id: &str, members: Members) -> Result<Stored> {
@@ -912,7 +943,7 @@ impl ScimServer {
         check_content_type(call.headers)?;
         let body = parse_json(call.body)?;
         self.write(call, ctx, kind, id, |existing| {
-            let mut v = self.validate(kind, &body, Some(existing))?;
+            let mut v = self.validate(kind, body.clone(), Some(existing))?;
             // A client cannot read the write-only password back, so a PUT
             // without one keeps the stored one.
             if let (false, Some(pw)) = (v.contains_key("password"), existing.get("password")) {
@@ -940,7 +971,7 @@ impl ScimServer {
                 &rs,
                 self.inner.config.unknown_attributes,
             )?;
-            self.validate(kind, &Value::Object(working), Some(existing))
+            self.validate(kind, Value::Object(working), Some(existing))
         })
     }
 
@@ -959,7 +990,12 @@ impl ScimServer {
         let proj = self.projection(call, kind)?;
         let if_match = Precondition::from_header(call.headers, header::IF_MATCH);
         for _ in 0..WRITE_RETRIES {
-            let existing = self.load(ctx, kind, id, Members::Include)?;
+            let existing = self
+                .inner
+                .store
+                .get_shared(ctx, kind, id, Members::Include)
+                .map_err(|e| store_error(ctx, kind, id, e))?
+                .ok_or_else(|| ScimError::not_found(kind.as_str(), id))?;
             if if_match
                 .as_ref()
                 .is_some_and(|p| !p.matches(existing.version))
@@ -968,7 +1004,7 @@ impl ScimServer {
             }
             if crate::provision::is_ignored(&existing.resource) {
                 call.ignored.set(true);
-                return Ok(self.resource_reply(call, ctx, kind, 200, existing, &proj));
+                return Ok(self.shared_reply(call, ctx, kind, 200, existing, &proj));
             }
             let mut validated = make(&existing.resource)?;
             self.check_policy_values(call, &validated)?;
@@ -983,9 +1019,8 @@ impl ScimServer {
                 );
             }
             // Nothing changed: no write, no new version.
-            let before = crate::provision::comparable(&existing.resource);
-            if before == validated {
-                return Ok(self.resource_reply(call, ctx, kind, 200, existing, &proj));
+            if crate::provision::unchanged(&existing.resource, &validated) {
+                return Ok(self.shared_reply(call, ctx, kind, 200, existing, &proj));
             }
             let created = existing.resource["meta"]["created"]
                 .as_str()
@@ -996,11 +1031,11 @@ impl ScimServer {
             match self
                 .inner
                 .store
-                .replace(ctx, kind, id, resource, Some(existing.version))
+                .replace_shared(ctx, kind, id, resource, Some(existing.version))
             {
                 Ok(stored) => {
                     self.updated_events(ctx, kind, &existing.resource, &stored.resource);
-                    return Ok(self.resource_reply(call, ctx, kind, 200, stored, &proj));
+                    return Ok(self.shared_reply(call, ctx, kind, 200, stored, &proj));
                 }
                 Err(StoreError::PreconditionFailed) if if_match.is_none() => continue,
                 Err(e) => return Err(store_error(ctx, kind, id, e)),

@@ -41,14 +41,23 @@ pub(crate) fn is_ignored(resource: &Value) -> bool {
     resource[INTERNAL_KEY]["ignored"] == Value::Bool(true)
 }
 
-/// The client-visible attributes of a stored resource, as validation produces
-/// them (for "did anything change?").
-pub(crate) fn comparable(resource: &Value) -> Map<String, Value> {
-    let mut m = resource.as_object().cloned().unwrap_or_default();
-    for k in ["schemas", "id", "meta", INTERNAL_KEY] {
-        m.remove(k);
-    }
-    m
+/// The keys of a stored resource that validation does not produce.
+const NOT_VALIDATED: [&str; 4] = ["schemas", "id", "meta", INTERNAL_KEY];
+
+/// Whether the client-visible attributes of a stored resource are exactly
+/// `validated` (for "did anything change?"), without copying either.
+pub(crate) fn unchanged(resource: &Value, validated: &Map<String, Value>) -> bool {
+    let Some(stored) = resource.as_object() else {
+        return validated.is_empty();
+    };
+    let visible = stored
+        .keys()
+        .filter(|k| !NOT_VALIDATED.contains(&k.as_str()))
+        .count();
+    visible == validated.len()
+        && validated
+            .iter()
+            .all(|(k, v)| !NOT_VALIDATED.contains(&k.as_str()) && stored.get(k) == Some(v))
 }
 
 /// userName or displayName.
@@ -85,28 +94,36 @@ fn member_ids(resource: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The top-level attributes that differ (extension attributes as `urn:attr`).
+/// An object's map, `empty` when absent, `None` when not an object.
+fn object_or_empty<'a>(
+    v: Option<&'a Value>,
+    empty: &'a Map<String, Value>,
+) -> Option<&'a Map<String, Value>> {
+    match v {
+        Some(Value::Object(o)) => Some(o),
+        None => Some(empty),
+        _ => None,
+    }
+}
+
+/// The top-level attributes that differ (extension attributes as `urn:attr`),
+/// compared in place.
 fn changed_attributes(before: &Value, after: &Value) -> Vec<String> {
-    let (b, a) = (comparable(before), comparable(after));
+    let empty = Map::new();
+    let b = before.as_object().unwrap_or(&empty);
+    let a = after.as_object().unwrap_or(&empty);
+    let visible = |k: &&String| !NOT_VALIDATED.contains(&k.as_str());
+    let keys = b
+        .keys()
+        .filter(visible)
+        .chain(a.keys().filter(visible).filter(|k| !b.contains_key(*k)));
     let mut out = Vec::new();
-    let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
-    keys.dedup();
-    let mut seen = std::collections::HashSet::new();
     for k in keys {
-        if !seen.insert(k.clone()) {
-            continue;
-        }
         let (x, y) = (b.get(k), a.get(k));
         if x == y {
             continue;
         }
-        let empty = Map::new();
-        let as_obj = |v: Option<&Value>| match v {
-            Some(Value::Object(o)) => Some(o.clone()),
-            None => Some(empty.clone()),
-            _ => None,
-        };
-        match (as_obj(x), as_obj(y)) {
+        match (object_or_empty(x, &empty), object_or_empty(y, &empty)) {
             (Some(xo), Some(yo)) if k.contains(':') => {
                 for sk in xo.keys().chain(yo.keys()) {
                     if xo.get(sk) != yo.get(sk) {
@@ -152,27 +169,27 @@ impl ScimServer {
         }
     }
 
-    pub(crate) fn created_events(&self, ctx: &Ctx, kind: ResourceKind, stored: &Stored) {
+    pub(crate) fn created_events(&self, ctx: &Ctx, kind: ResourceKind, id: &str, resource: &Value) {
         if self.inner.events.is_none() {
             return;
         }
-        let name = name_of(&stored.resource);
+        let name = name_of(resource);
         self.emit(
             ctx,
             EventKind::Created,
             kind,
-            &stored.id,
+            id,
             name.clone(),
             vec![],
             vec![],
         );
-        let members = member_ids(&stored.resource);
+        let members = member_ids(resource);
         if !members.is_empty() {
             self.emit(
                 ctx,
                 EventKind::MembersAdded,
                 kind,
-                &stored.id,
+                id,
                 name,
                 vec![],
                 members,
@@ -1067,9 +1084,9 @@ impl ScimServer {
             call.method,
             Method::POST | Method::PUT | Method::PATCH | Method::DELETE
         );
-        let (status, body, err) = match result {
-            Ok(r) => (r.status, r.body.as_ref(), None),
-            Err(e) => (e.status(), None, Some(e)),
+        let (status, body, logged, err) = match result {
+            Ok(r) => (r.status, r.body.as_ref(), r.logged.as_ref(), None),
+            Err(e) => (e.status(), None, None, Some(e)),
         };
         let denied = status == 401 || status == 403;
         let changes = mutating && !is_search && !is_bulk;
@@ -1084,14 +1101,18 @@ impl ScimServer {
         let resource_id = body
             .and_then(|b| b.get("id"))
             .and_then(Value::as_str)
+            .or(logged.map(|(id, _)| id.as_str()))
             .map(str::to_owned)
             .or_else(|| segs.get(1).map(|s| (*s).to_owned()));
-        let name = body.and_then(name_of).or_else(|| {
-            serde_json::from_slice::<Value>(call.body)
-                .ok()
-                .as_ref()
-                .and_then(name_of)
-        });
+        let name = body
+            .and_then(name_of)
+            .or_else(|| logged.and_then(|(_, name)| name.clone()))
+            .or_else(|| {
+                serde_json::from_slice::<Value>(call.body)
+                    .ok()
+                    .as_ref()
+                    .and_then(name_of)
+            });
         let outcome = if call.ignored.get() {
             Outcome::Ignored
         } else if status < 400 {

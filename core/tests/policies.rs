@@ -693,3 +693,43 @@ fn handle_as_skips_the_authenticator_and_ignored_requests_are_flagged() {
     assert_eq!(r.s.policies("acme").deletion, DeletionPolicy::Hard);
     assert!(!r.s.policies("off").enabled);
 }
+
+#[test]
+fn log_entries_of_successful_writes_name_their_resource() {
+    // Writes answer from the stored resource without building a JSON tree;
+    // the log still gets the id (POST) and the name (PATCH, whose body has
+    // no userName).
+    let r = rig(Policies::default());
+    let id = r.user("named@x", json!({}));
+    let (s, _) = r.call(
+        "PATCH",
+        &format!("/Users/{id}"),
+        patch(json!([{"op": "Replace", "path": "title", "value": "Boss"}])),
+    );
+    assert_eq!(s, 200);
+    let (s, g) = r.call(
+        "POST",
+        "/Groups",
+        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Staff"})),
+    );
+    assert_eq!(s, 201);
+    let all = r.log.query(&LogQuery::default()).unwrap();
+    let seen: Vec<(&str, Option<&str>, Option<&str>)> = all
+        .iter()
+        .map(|e| {
+            (
+                e.operation.as_str(),
+                e.resource_id.as_deref(),
+                e.name.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("create", g["id"].as_str(), Some("Staff")),
+            ("patch", Some(id.as_str()), Some("named@x")),
+            ("create", Some(id.as_str()), Some("named@x")),
+        ]
+    );
+}

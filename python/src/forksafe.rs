@@ -186,6 +186,27 @@ impl<S: UserStore> UserStore for ForkSafe<S> {
         self.current()?.replace(ctx, kind, id, resource, if_version)
     }
 
+    fn create_shared(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        resource: Value,
+    ) -> StoreResult<SharedStored> {
+        self.current()?.create_shared(ctx, kind, resource)
+    }
+
+    fn replace_shared(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        resource: Value,
+        if_version: Option<u64>,
+    ) -> StoreResult<SharedStored> {
+        self.current()?
+            .replace_shared(ctx, kind, id, resource, if_version)
+    }
+
     fn delete(
         &self,
         ctx: &Ctx,

@@ -34,14 +34,19 @@ pub(crate) struct AppState {
 }
 
 /// The whole application: SCIM, the admin page, health and metrics.
-pub(crate) fn router(scim: ScimServer, state: AppState, web: WebState) -> Router {
+pub(crate) fn router(
+    scim: ScimServer,
+    offload: tower_scim::Offload,
+    state: AppState,
+    web: WebState,
+) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .with_state(state.clone())
         .merge(crate::web::router(web))
-        .layer(ScimLayer::new(scim))
+        .layer(ScimLayer::new(scim).offload(offload))
         .layer(middleware::from_fn_with_state(state, track))
 }
 

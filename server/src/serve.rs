@@ -29,11 +29,33 @@ use crate::web::{Sessions, WebState};
 /// request blocks (backpressure).
 const LOG_QUEUE: usize = 8192;
 
+/// How long the provisioning log's writer waits for more entries before a
+/// commit: under a stream of writes, one transaction per ~25 ms instead of
+/// one per few entries (the admin page and shutdown flush first, so they
+/// see every entry).
+const LOG_LINGER: Duration = Duration::from_millis(25);
+
 /// How often old provisioning log entries are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
 
 /// How long a client may take for the TLS handshake or to send request headers.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Which SCIM requests run on tokio's blocking pool rather than on the async
+/// workers.
+///
+/// Everything that talks to PostgreSQL (the store, or the token lookup every
+/// request makes) waits for the network: always offloaded. The memory store
+/// never waits, and the token lookup in the SQLite file is a short local read:
+/// inline. SQLite writes wait for a disk flush (group commit): offloaded; its
+/// reads are short local reads on a pool with a connection per core: inline.
+pub(crate) fn offload_for(store: StoreKind, postgres: bool) -> tower_scim::Offload {
+    match (store, postgres) {
+        (_, true) => tower_scim::Offload::All,
+        (StoreKind::Memory, false) => tower_scim::Offload::None,
+        (StoreKind::Sqlite, false) => tower_scim::Offload::Writes,
+    }
+}
 
 /// Run the server on the `opened` database until a shutdown signal, then
 /// drain.
@@ -52,10 +74,15 @@ pub(crate) async fn run(s: ServeSettings, opened: Opened) -> Result<(), Error> {
     let log = Arc::new(crate::store::open_log(&s.db.database, &opened.admin)?);
     // The engine's entries are written by a background thread, many per
     // commit: a request does not wait for the log's disk write (entries still
-    // queued when the process is killed are lost; see BatchingLog).
+    // queued when the process is killed — up to LOG_LINGER's worth — are
+    // lost; see BatchingLog).
     let log_writer = Arc::new(
-        scimkit::BatchingLog::new(log.clone() as Arc<dyn scimkit::ProvisioningLog>, LOG_QUEUE)
-            .map_err(|e| format!("cannot start the provisioning log writer: {e}"))?,
+        scimkit::BatchingLog::with_linger(
+            log.clone() as Arc<dyn scimkit::ProvisioningLog>,
+            LOG_QUEUE,
+            LOG_LINGER,
+        )
+        .map_err(|e| format!("cannot start the provisioning log writer: {e}"))?,
     );
     let admin = Arc::new(opened.admin);
     let policies = Arc::new(DbPolicies::new(admin.clone(), s.default_policies.clone()));
@@ -129,7 +156,7 @@ pub(crate) async fn run(s: ServeSettings, opened: Opened) -> Result<(), Error> {
         metrics: Arc::new(Metrics::default()),
         base_path: s.base_path.as_str().into(),
     };
-    let app = app::router(scim, state, web);
+    let app = app::router(scim, offload_for(s.store, admin.pg().is_some()), state, web);
     // Scheduled Graph syncs; they stop with the server.
     let syncs =
         tokio::task::block_in_place(|| crate::sync::spawn_scheduled(&store, &admin, &s.sync))?;

@@ -17,6 +17,7 @@ use scimkit::{ScimError, ScimServer};
 
 use crate::body::{ResponseBody, ScimBody};
 use crate::convert::error_response;
+use crate::service::Offload;
 
 /// The engine running on the blocking pool.
 #[cfg(feature = "tokio")]
@@ -49,7 +50,7 @@ pin_project! {
             buf: BytesMut,
             server: ScimServer,
             limit: usize,
-            offload: bool,
+            offload: Offload,
         },
         /// The engine runs on the blocking pool.
         Offloaded { handle: Offloaded },
@@ -70,7 +71,7 @@ impl<B> fmt::Debug for ResponseFuture<B> {
 }
 
 impl<B: Body> ResponseFuture<B> {
-    pub(crate) fn new(server: ScimServer, req: Request<B>, limit: usize, offload: bool) -> Self {
+    pub(crate) fn new(server: ScimServer, req: Request<B>, limit: usize, offload: Offload) -> Self {
         let (parts, body) = req.into_parts();
         // A declared length over the limit is refused before reading anything.
         let declared = body.size_hint().lower();
@@ -175,9 +176,9 @@ impl<B: Body> Future for ResponseFuture<B> {
 
 /// The state after the body is read: the engine's response (inline) or its
 /// running task.
-fn start_engine<B>(server: &ScimServer, parts: Parts, body: Bytes, offload: bool) -> State<B> {
+fn start_engine<B>(server: &ScimServer, parts: Parts, body: Bytes, offload: Offload) -> State<B> {
     #[cfg(feature = "tokio")]
-    if offload {
+    if offload.applies_to(&parts.method) {
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             let server = server.clone();
             let handle = rt.spawn_blocking(move || run_inline(&server, &parts, &body));

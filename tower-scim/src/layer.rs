@@ -66,6 +66,16 @@ impl ScimLayer {
         self.scim = self.scim.spawn_blocking(on);
         self
     }
+
+    /// Which requests run the engine on tokio's blocking pool; see
+    /// [`ScimService::offload`].
+    ///
+    /// Defaults to [`Offload::All`](crate::Offload::All).
+    #[cfg(feature = "tokio")]
+    pub fn offload(mut self, offload: crate::Offload) -> Self {
+        self.scim = self.scim.offload(offload);
+        self
+    }
 }
 
 impl From<ScimService> for ScimLayer {

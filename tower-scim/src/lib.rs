@@ -83,4 +83,4 @@ mod service;
 pub use body::{ResponseBody, ScimBody};
 pub use future::{ResponseFuture, RouteFuture};
 pub use layer::{Scim, ScimLayer};
-pub use service::ScimService;
+pub use service::{Offload, ScimService};

@@ -60,7 +60,45 @@ use crate::future::ResponseFuture;
 pub struct ScimService {
     server: ScimServer,
     max_body_size: usize,
-    offload: bool,
+    offload: Offload,
+}
+
+/// Which requests run the engine on tokio's blocking pool
+/// (`tokio::task::spawn_blocking`) rather than inline in the future's `poll`;
+/// see [`ScimService::offload`].
+///
+/// The hop to the blocking pool costs a thread handoff per request (a few
+/// microseconds and two context switches), which is most of the cost of a
+/// small read on a store that never waits. It is what keeps a store that
+/// waits — on a disk flush, a lock held by a writer, a network round trip —
+/// from stalling every other connection on that executor thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Offload {
+    /// Every request (the default): right for any store, and the only safe
+    /// choice for a store that does network I/O (PostgreSQL) or whose reads
+    /// can wait.
+    #[default]
+    All,
+    /// Only requests that may write (every method but `GET` and `HEAD`): for a
+    /// store whose reads are short and never wait long but whose writes do
+    /// (an embedded database such as SQLite, whose writes wait for a disk
+    /// flush).
+    Writes,
+    /// None: the engine runs inline. For a store that never blocks
+    /// ([`MemoryStore`](scimkit::MemoryStore)).
+    None,
+}
+
+impl Offload {
+    /// Whether a request with this method goes to the blocking pool.
+    pub fn applies_to(self, method: &http::Method) -> bool {
+        match self {
+            Offload::All => true,
+            Offload::Writes => !(method == http::Method::GET || method == http::Method::HEAD),
+            Offload::None => false,
+        }
+    }
 }
 
 impl ScimService {
@@ -70,7 +108,11 @@ impl ScimService {
         Self {
             server,
             max_body_size,
-            offload: cfg!(feature = "tokio"),
+            offload: if cfg!(feature = "tokio") {
+                Offload::All
+            } else {
+                Offload::None
+            },
         }
     }
 
@@ -97,10 +139,21 @@ impl ScimService {
     /// for SQLite, PostgreSQL or any store doing I/O. Outside a tokio runtime the
     /// engine runs inline whatever this says.
     ///
-    /// Defaults to `true`.
+    /// `true` is [`Offload::All`], `false` [`Offload::None`]; for the choice in
+    /// between see [`ScimService::offload`]. Defaults to `true`.
     #[cfg(feature = "tokio")]
-    pub fn spawn_blocking(mut self, on: bool) -> Self {
-        self.offload = on;
+    pub fn spawn_blocking(self, on: bool) -> Self {
+        self.offload(if on { Offload::All } else { Offload::None })
+    }
+
+    /// Which requests run the engine on tokio's blocking pool (see
+    /// [`Offload`]). Outside a tokio runtime the engine runs inline whatever
+    /// this says.
+    ///
+    /// Defaults to [`Offload::All`].
+    #[cfg(feature = "tokio")]
+    pub fn offload(mut self, offload: Offload) -> Self {
+        self.offload = offload;
         self
     }
 

@@ -264,6 +264,114 @@ async fn store_panic_is_a_scim_500_inline_and_offloaded() {
     }
 }
 
+/// A memory store that notes the thread of every call.
+struct ThreadNoting {
+    inner: MemoryStore,
+    threads: std::sync::Mutex<Vec<std::thread::ThreadId>>,
+}
+
+impl ThreadNoting {
+    fn note(&self) {
+        self.threads
+            .lock()
+            .unwrap()
+            .push(std::thread::current().id());
+    }
+}
+
+impl UserStore for ThreadNoting {
+    fn create(&self, ctx: &Ctx, kind: ResourceKind, r: Value) -> StoreResult<Stored> {
+        self.note();
+        self.inner.create(ctx, kind, r)
+    }
+    fn get(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        m: Members,
+    ) -> StoreResult<Option<Stored>> {
+        self.note();
+        self.inner.get(ctx, kind, id, m)
+    }
+    fn replace(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        r: Value,
+        v: Option<u64>,
+    ) -> StoreResult<Stored> {
+        self.note();
+        self.inner.replace(ctx, kind, id, r, v)
+    }
+    fn delete(&self, ctx: &Ctx, kind: ResourceKind, id: &str, v: Option<u64>) -> StoreResult<()> {
+        self.note();
+        self.inner.delete(ctx, kind, id, v)
+    }
+    fn query(&self, ctx: &Ctx, kind: ResourceKind, q: &Query) -> StoreResult<Page> {
+        self.note();
+        self.inner.query(ctx, kind, q)
+    }
+}
+
+#[tokio::test]
+async fn offload_decides_by_method() {
+    use tower_scim::Offload;
+    let here = std::thread::current().id();
+    // (policy, POST on this thread?, GET on this thread?)
+    for (offload, post_here, get_here) in [
+        (Offload::All, false, false),
+        (Offload::Writes, false, true),
+        (Offload::None, true, true),
+    ] {
+        let store = std::sync::Arc::new(ThreadNoting {
+            inner: MemoryStore::new(),
+            threads: Default::default(),
+        });
+        let scim = ScimServer::builder()
+            .shared_store(store.clone())
+            .token("s3cret", "contoso")
+            .build()
+            .unwrap();
+        let svc = ScimService::new(scim).offload(offload);
+        let (status, body) = json_of(
+            svc.clone()
+                .oneshot(req(
+                    "POST",
+                    "/scim/v2/Users",
+                    r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"t@contoso.com"}"#,
+                ))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        let posted: Vec<_> = std::mem::take(&mut *store.threads.lock().unwrap());
+        let id = body["id"].as_str().unwrap();
+        let (status, _) = json_of(
+            svc.oneshot(req("GET", &format!("/scim/v2/Users/{id}"), ""))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let got: Vec<_> = std::mem::take(&mut *store.threads.lock().unwrap());
+        assert!(!posted.is_empty() && !got.is_empty(), "{offload:?}");
+        assert!(
+            posted.iter().all(|t| (*t == here) == post_here),
+            "{offload:?}: POST"
+        );
+        assert!(
+            got.iter().all(|t| (*t == here) == get_here),
+            "{offload:?}: GET"
+        );
+    }
+    assert!(Offload::Writes.applies_to(&http::Method::PATCH));
+    assert!(!Offload::Writes.applies_to(&http::Method::HEAD));
+    assert_eq!(Offload::default(), Offload::All);
+}
+
 #[test]
 fn outside_a_runtime_the_engine_runs_inline() {
     let svc = ScimService::new(server()).spawn_blocking(true);

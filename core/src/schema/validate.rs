@@ -24,39 +24,75 @@ pub enum UnknownAttributes {
     Reject,
 }
 
+/// An attribute's name for error messages, built only when one is needed
+/// (validation formats no string on the success path): `userName`,
+/// `name.givenName`, `urn:…:enterprise:2.0:User:department`.
+#[derive(Clone, Copy)]
+pub(crate) struct AttrName<'a> {
+    parent: Option<(&'a AttrName<'a>, char)>,
+    name: &'a str,
+}
+
+impl<'a> AttrName<'a> {
+    /// A top-level name.
+    pub(crate) fn top(name: &'a str) -> Self {
+        Self { parent: None, name }
+    }
+
+    /// `name` under `parent`, joined by `sep` (`.` for sub-attributes, `:` for
+    /// an extension's attributes), or at the top without a parent.
+    fn under(parent: Option<(&'a AttrName<'a>, char)>, name: &'a str) -> Self {
+        Self { parent, name }
+    }
+}
+
+impl std::fmt::Display for AttrName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some((p, sep)) = self.parent {
+            write!(f, "{p}{sep}")?;
+        }
+        f.write_str(self.name)
+    }
+}
+
 /// Validate `input` against `rs`. `existing` is the stored resource for PUT (to
 /// enforce immutability and carry immutable values the client omitted).
+///
+/// Takes the input by value: its strings and arrays move into the result
+/// instead of being copied.
 pub(crate) fn validate_resource(
     rs: &ResourceSchema,
-    input: &Value,
+    input: Value,
     unknown: UnknownAttributes,
     existing: Option<&Value>,
 ) -> Result<Map<String, Value>> {
-    let obj = input
-        .as_object()
-        .ok_or_else(|| ScimError::invalid_syntax("the request body must be a JSON object"))?;
+    let Value::Object(obj) = input else {
+        return Err(ScimError::invalid_syntax(
+            "the request body must be a JSON object",
+        ));
+    };
 
     // Collect the input per schema: core/common attributes and extension objects.
     let mut core_in: Map<String, Value> = Map::new();
     let mut ext_in: Vec<Map<String, Value>> = vec![Map::new(); rs.extensions.len()];
     for (key, value) in obj {
         if key.eq_ignore_ascii_case("schemas") {
-            check_schemas(rs, value, unknown)?;
+            check_schemas(rs, &value, unknown)?;
             continue;
         }
-        if let Some(attr) = rs.core_attribute(key) {
-            core_in.insert(attr.name.clone(), value.clone());
+        if let Some(attr) = rs.core_attribute(&key) {
+            core_in.insert(attr.name.clone(), value);
             continue;
         }
         if let Some(i) = rs
             .extensions
             .iter()
-            .position(|e| e.schema.id.eq_ignore_ascii_case(key))
+            .position(|e| e.schema.id.eq_ignore_ascii_case(&key))
         {
             match value {
                 Value::Object(m) => {
                     for (k, v) in m {
-                        ext_in[i].insert(k.clone(), v.clone());
+                        ext_in[i].insert(k, v);
                     }
                 }
                 Value::Null => {}
@@ -71,11 +107,11 @@ pub(crate) fn validate_resource(
         }
         // A URN-qualified attribute at the top level ("urn:…:User:department").
         if key.contains(':') {
-            if let Ok(Some(res)) = rs.resolve_str(key) {
+            if let Ok(Some(res)) = rs.resolve_str(&key) {
                 if res.sub.is_none() {
                     match res.extension {
                         None => {
-                            core_in.insert(res.attr.name.clone(), value.clone());
+                            core_in.insert(res.attr.name.clone(), value);
                         }
                         Some(ext) => {
                             let i = rs
@@ -83,7 +119,7 @@ pub(crate) fn validate_resource(
                                 .iter()
                                 .position(|e| e.schema.id == ext.id)
                                 .expect("invariant: resolved extension is registered");
-                            ext_in[i].insert(res.attr.name.clone(), value.clone());
+                            ext_in[i].insert(res.attr.name.clone(), value);
                         }
                     }
                     continue;
@@ -101,9 +137,9 @@ pub(crate) fn validate_resource(
     let mut out = Map::new();
     let existing_obj = existing.and_then(Value::as_object);
     let attrs = rs.common().iter().chain(rs.core.attributes.iter());
-    validate_attrs(attrs, &core_in, existing_obj, unknown, "", &mut out)?;
-    for (i, ext) in rs.extensions.iter().enumerate() {
-        if ext_in[i].values().all(is_empty) {
+    validate_attrs(attrs, core_in, existing_obj, unknown, None, &mut out)?;
+    for (ext, ext_in) in rs.extensions.iter().zip(ext_in) {
+        if ext_in.values().all(is_empty) {
             // An absent extension: its required attributes do not apply.
             if ext.required {
                 return Err(ScimError::invalid_value(format!(
@@ -117,13 +153,13 @@ pub(crate) fn validate_resource(
             .and_then(|e| e.get(&ext.schema.id))
             .and_then(Value::as_object);
         let mut ext_out = Map::new();
-        let prefix = format!("{}:", ext.schema.id);
+        let urn = AttrName::top(&ext.schema.id);
         validate_attrs(
             ext.schema.attributes.iter(),
-            &ext_in[i],
+            ext_in,
             existing_ext,
             unknown,
-            &prefix,
+            Some((&urn, ':')),
             &mut ext_out,
         )?;
         if !ext_out.is_empty() {
@@ -153,12 +189,13 @@ fn check_schemas(rs: &ResourceSchema, value: &Value, unknown: UnknownAttributes)
 
 /// Validate the attributes of one schema (or of one complex value) from `input`
 /// (keys possibly in any case) into `out` (canonical keys, schema order).
+/// `parent` names what the attributes belong to, for error messages.
 fn validate_attrs<'a>(
     defs: impl Iterator<Item = &'a Attribute>,
-    input: &Map<String, Value>,
+    input: Map<String, Value>,
     existing: Option<&Map<String, Value>>,
     unknown: UnknownAttributes,
-    prefix: &str,
+    parent: Option<(&AttrName<'_>, char)>,
     out: &mut Map<String, Value>,
 ) -> Result<()> {
     let defs: Vec<&Attribute> = defs.collect();
@@ -166,24 +203,28 @@ fn validate_attrs<'a>(
         for key in input.keys() {
             if !defs.iter().any(|d| d.name.eq_ignore_ascii_case(key)) {
                 return Err(ScimError::invalid_syntax(format!(
-                    "unknown attribute \"{prefix}{key}\""
+                    "unknown attribute \"{}\"",
+                    AttrName::under(parent, key)
                 )));
             }
         }
     }
+    // Values are taken out as their attribute is validated (the first key
+    // matching case-insensitively, as a lookup would find it).
+    let mut input: Vec<(String, Value)> = input.into_iter().collect();
     for def in defs {
         let given = input
-            .iter()
+            .iter_mut()
             .find(|(k, _)| k.eq_ignore_ascii_case(&def.name))
-            .map(|(_, v)| v);
+            .map(|(_, v)| std::mem::take(v));
         let old = existing.and_then(|e| e.get(&def.name));
-        let name = format!("{prefix}{}", def.name);
+        let name = AttrName::under(parent, &def.name);
         if def.mutability == Mutability::ReadOnly {
             // Ignored on input (RFC 7643 §2.2); the engine sets id and meta itself.
             continue;
         }
         let value = match given {
-            Some(v) if !is_empty(v) => Some(validate_value(def, v, unknown, &name)?),
+            Some(v) if !is_empty(&v) => Some(validate_value(def, v, unknown, &name)?),
             _ => None,
         };
         if def.mutability == Mutability::Immutable {
@@ -216,7 +257,6 @@ fn validate_attrs<'a>(
     Ok(())
 }
 
-/// `null`, `[]` and `{}` carry no value (RFC 7644 §3.5.1).
 pub(crate) fn is_empty(v: &Value) -> bool {
     match v {
         Value::Null => true,
@@ -226,23 +266,21 @@ pub(crate) fn is_empty(v: &Value) -> bool {
     }
 }
 
-/// Validate one attribute's value (the whole list for a multi-valued attribute).
 pub(crate) fn validate_value(
     def: &Attribute,
-    v: &Value,
+    v: Value,
     unknown: UnknownAttributes,
-    name: &str,
+    name: &AttrName<'_>,
 ) -> Result<Value> {
     if def.multi_valued {
-        let items: Vec<&Value> = match v {
-            Value::Array(a) => a.iter().collect(),
-            // Lenient: a single value where a list is expected.
+        let items: Vec<Value> = match v {
+            Value::Array(a) => a,
             other => vec![other],
         };
         let mut out = Vec::with_capacity(items.len());
         let mut primaries = 0;
         for item in items {
-            if is_empty(item) {
+            if is_empty(&item) {
                 continue;
             }
             let item = validate_single(def, item, unknown, name)?;
@@ -267,39 +305,37 @@ pub(crate) fn validate_value(
     }
 }
 
-/// Validate one value (one element of a multi-valued attribute).
 pub(crate) fn validate_single(
     def: &Attribute,
-    v: &Value,
+    v: Value,
     unknown: UnknownAttributes,
-    name: &str,
+    name: &AttrName<'_>,
 ) -> Result<Value> {
+    let got = kind_of(&v);
     let wrong = |expected: &str| {
-        ScimError::invalid_value(format!(
-            "attribute {name} must be {expected}, got {}",
-            kind_of(v)
-        ))
+        ScimError::invalid_value(format!("attribute {name} must be {expected}, got {got}"))
     };
     match def.ty {
         AttrType::Complex => {
-            let m = v.as_object().ok_or_else(|| wrong("a JSON object"))?;
+            let Value::Object(m) = v else {
+                return Err(wrong("a JSON object"));
+            };
             let mut out = Map::new();
-            let prefix = format!("{name}.");
             validate_attrs(
                 def.sub_attributes.iter(),
                 m,
                 None,
                 unknown,
-                &prefix,
+                Some((name, '.')),
                 &mut out,
             )?;
             Ok(Value::Object(out))
         }
-        AttrType::Boolean => coerce_bool(v)
+        AttrType::Boolean => coerce_bool(&v)
             .map(Value::Bool)
             .ok_or_else(|| wrong("a boolean")),
         AttrType::Integer => match v {
-            Value::Number(n) if n.is_i64() || n.is_u64() => Ok(v.clone()),
+            Value::Number(ref n) if n.is_i64() || n.is_u64() => Ok(v),
             Value::Number(n) => match n.as_f64() {
                 Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Value::from(f as i64)),
                 _ => Err(wrong("an integer")),
@@ -307,7 +343,7 @@ pub(crate) fn validate_single(
             _ => Err(wrong("an integer")),
         },
         AttrType::Decimal => match v {
-            Value::Number(_) => Ok(v.clone()),
+            Value::Number(_) => Ok(v),
             _ => Err(wrong("a number")),
         },
         AttrType::DateTime => {
@@ -317,19 +353,16 @@ pub(crate) fn validate_single(
                     "attribute {name} must be an xsd:dateTime such as 2024-01-31T12:00:00Z, got {s:?}"
                 ))
             })?;
-            Ok(v.clone())
+            Ok(v)
         }
         AttrType::String | AttrType::Reference | AttrType::Binary => match v {
-            Value::String(_) => Ok(v.clone()),
-            // Entra and others sometimes send numbers for string attributes
-            // (employeeNumber, postalCode): keep them as strings.
+            Value::String(_) => Ok(v),
             Value::Number(n) => Ok(Value::String(n.to_string())),
             _ => Err(wrong("a string")),
         },
     }
 }
 
-/// A boolean, or the Entra dialect's `"True"`/`"False"` strings (any case).
 pub(crate) fn coerce_bool(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
@@ -361,7 +394,7 @@ mod tests {
         let reg = Registry::default();
         validate_resource(
             reg.get(ResourceKind::User),
-            &input,
+            input,
             UnknownAttributes::Ignore,
             None,
         )
@@ -421,8 +454,8 @@ mod tests {
         let reg = Registry::default();
         let rs = reg.get(ResourceKind::User);
         let input = json!({"userName": "a", "shoeSize": 42});
-        assert!(validate_resource(rs, &input, UnknownAttributes::Ignore, None).is_ok());
-        let e = validate_resource(rs, &input, UnknownAttributes::Reject, None).unwrap_err();
+        assert!(validate_resource(rs, input.clone(), UnknownAttributes::Ignore, None).is_ok());
+        let e = validate_resource(rs, input, UnknownAttributes::Reject, None).unwrap_err();
         assert_eq!(
             e.detail(),
             "unknown attribute \"shoeSize\" for resource type User"

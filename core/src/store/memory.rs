@@ -122,6 +122,15 @@ fn external_id(resource: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// An owned copy of a shared result (the store keeps its own reference).
+fn owned(s: SharedStored) -> Stored {
+    Stored {
+        id: s.id,
+        resource: Arc::unwrap_or_clone(s.resource),
+        version: s.version,
+    }
+}
+
 fn id_of(resource: &Value) -> StoreResult<String> {
     resource
         .get("id")
@@ -426,6 +435,15 @@ impl MemoryStore {
 
 impl UserStore for MemoryStore {
     fn create(&self, ctx: &Ctx, kind: ResourceKind, resource: Value) -> StoreResult<Stored> {
+        self.create_shared(ctx, kind, resource).map(owned)
+    }
+
+    fn create_shared(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        resource: Value,
+    ) -> StoreResult<SharedStored> {
         let id = id_of(&resource)?;
         let mut tenants = self.tenants.write();
         let t = tenants.entry(ctx.tenant.clone()).or_default();
@@ -443,15 +461,16 @@ impl UserStore for MemoryStore {
                     t.user_names.insert(key, id.clone());
                 }
                 t.index_external_id(kind, &resource, &id, true);
+                let resource = Arc::new(resource);
                 t.users.insert(
                     id.clone(),
                     Entry {
-                        resource: Arc::new(resource.clone()),
+                        resource: Arc::clone(&resource),
                         version: 1,
                     },
                 );
                 t.order.get_mut()[slot(kind)] = None;
-                Ok(Stored {
+                Ok(SharedStored {
                     id,
                     resource,
                     version: 1,
@@ -471,7 +490,7 @@ impl UserStore for MemoryStore {
                 let stored = entry.materialize(&id, Members::Include);
                 t.groups.insert(id, entry);
                 t.order.get_mut()[slot(kind)] = None;
-                Ok(stored)
+                Ok(stored.into())
             }
         }
     }
@@ -533,6 +552,18 @@ impl UserStore for MemoryStore {
         resource: Value,
         if_version: Option<u64>,
     ) -> StoreResult<Stored> {
+        self.replace_shared(ctx, kind, id, resource, if_version)
+            .map(owned)
+    }
+
+    fn replace_shared(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        resource: Value,
+        if_version: Option<u64>,
+    ) -> StoreResult<SharedStored> {
         let mut tenants = self.tenants.write();
         let t = tenants.get_mut(&ctx.tenant).ok_or(StoreError::NotFound)?;
         match kind {
@@ -565,14 +596,15 @@ impl UserStore for MemoryStore {
                 t.index_external_id(kind, &old_resource, id, false);
                 t.index_external_id(kind, &resource, id, true);
                 let version = old_version + 1;
+                let resource = Arc::new(resource);
                 t.users.insert(
                     id.to_owned(),
                     Entry {
-                        resource: Arc::new(resource.clone()),
+                        resource: Arc::clone(&resource),
                         version,
                     },
                 );
-                Ok(Stored {
+                Ok(SharedStored {
                     id: id.to_owned(),
                     resource,
                     version,
@@ -606,7 +638,7 @@ impl UserStore for MemoryStore {
                 };
                 let stored = entry.materialize(id, Members::Include);
                 t.groups.insert(id.to_owned(), entry);
-                Ok(stored)
+                Ok(stored.into())
             }
         }
     }

@@ -495,6 +495,34 @@ pub trait UserStore: Send + Sync + 'static {
         if_version: Option<u64>,
     ) -> StoreResult<Stored>;
 
+    /// [`UserStore::create`] for a store that keeps resources behind an `Arc`:
+    /// it may return the resource it stored shared instead of a copy (the
+    /// engine renders the 201 from it). The default calls `create`; implement
+    /// it only if the store can share. Same semantics as `create`.
+    fn create_shared(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        resource: Value,
+    ) -> StoreResult<SharedStored> {
+        self.create(ctx, kind, resource).map(SharedStored::from)
+    }
+
+    /// [`UserStore::replace`] returning the stored resource shared (see
+    /// [`UserStore::create_shared`]). The default calls `replace`. Same
+    /// semantics as `replace`.
+    fn replace_shared(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        resource: Value,
+        if_version: Option<u64>,
+    ) -> StoreResult<SharedStored> {
+        self.replace(ctx, kind, id, resource, if_version)
+            .map(SharedStored::from)
+    }
+
     /// Delete a resource (a User is also removed from every group). With
     /// `if_version`, as for `replace`. [`StoreError::NotFound`] if absent.
     fn delete(
@@ -593,6 +621,24 @@ impl<S: UserStore + ?Sized> UserStore for Arc<S> {
         if_version: Option<u64>,
     ) -> StoreResult<Stored> {
         (**self).replace(ctx, kind, id, resource, if_version)
+    }
+    fn create_shared(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        resource: Value,
+    ) -> StoreResult<SharedStored> {
+        (**self).create_shared(ctx, kind, resource)
+    }
+    fn replace_shared(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        resource: Value,
+        if_version: Option<u64>,
+    ) -> StoreResult<SharedStored> {
+        (**self).replace_shared(ctx, kind, id, resource, if_version)
     }
     fn delete(&self, ctx: &Ctx, kind: ResourceKind, id: &str, v: Option<u64>) -> StoreResult<()> {
         (**self).delete(ctx, kind, id, v)

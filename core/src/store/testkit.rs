@@ -19,7 +19,10 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::{Ctx, Member, MemberChange, Members, PageRequest, Query, Sort, StoreError, UserStore};
+use super::{
+    Ctx, Member, MemberChange, Members, PageRequest, Query, SharedStored, Sort, StoreError,
+    UserStore,
+};
 use crate::filter::AttrPath;
 use crate::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, Registry, ResourceKind, USER_SCHEMA};
 
@@ -54,6 +57,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ),
     ("shared_reads_agree", shared_reads_agree),
     ("groups_of_agrees_with_query", groups_of_agrees_with_query),
+    ("shared_writes_agree", shared_writes_agree),
 ];
 
 /// Run every check, each on a fresh store from `factory`.
@@ -76,7 +80,8 @@ macro_rules! store_conformance_tests {
             versions_are_compare_and_set, filters_agree_with_the_evaluator,
             sort_agrees_with_the_reference_order, index_paging, cursor_paging,
             membership_deltas, delete_cascades_to_groups, members_can_be_excluded,
-            concurrent_writers_lose_nothing, shared_reads_agree, groups_of_agrees_with_query);
+            concurrent_writers_lose_nothing, shared_reads_agree, groups_of_agrees_with_query,
+            shared_writes_agree);
     };
     (@each_deref $guard:expr; $($name:ident),*) => {
         $(
@@ -93,7 +98,8 @@ macro_rules! store_conformance_tests {
             versions_are_compare_and_set, filters_agree_with_the_evaluator,
             sort_agrees_with_the_reference_order, index_paging, cursor_paging,
             membership_deltas, delete_cascades_to_groups, members_can_be_excluded,
-            concurrent_writers_lose_nothing, shared_reads_agree, groups_of_agrees_with_query);
+            concurrent_writers_lose_nothing, shared_reads_agree, groups_of_agrees_with_query,
+            shared_writes_agree);
     };
     (@each $store:expr; $($name:ident),*) => {
         $(
@@ -1448,6 +1454,101 @@ pub fn shared_reads_agree(store: &dyn UserStore) {
     assert_eq!(
         user_before.resource["userName"], "alice",
         "a shared user changed under its reader"
+    );
+}
+
+/// `create_shared` and `replace_shared` behave as `create` and `replace`:
+/// they answer what a following `get` reads, enforce uniqueness and versions
+/// the same way, and what they hand out is a snapshot.
+pub fn shared_writes_agree(store: &dyn UserStore) {
+    let c = ctx("t1");
+    let same = |kind, s: &SharedStored| {
+        let got = store
+            .get(&c, kind, &s.id, Members::Include)
+            .expect("get")
+            .expect("present");
+        assert_eq!(
+            (&got.id, &got.resource, got.version),
+            (&s.id, &*s.resource, s.version),
+            "a shared write answers what get reads"
+        );
+    };
+    let u1 = store
+        .create_shared(
+            &c,
+            ResourceKind::User,
+            user("u1", "alice", json!({"active": true})),
+        )
+        .expect("create_shared");
+    same(ResourceKind::User, &u1);
+    let u2 = store
+        .create(&c, ResourceKind::User, user("u2", "bob", json!({})))
+        .expect("create");
+    assert!(matches!(
+        store.create_shared(&c, ResourceKind::User, user("u3", "ALICE", json!({}))),
+        Err(StoreError::Uniqueness { .. })
+    ));
+    let g = store
+        .create_shared(&c, ResourceKind::Group, group("g1", "Staff", &["u1"]))
+        .expect("create_shared group");
+    same(ResourceKind::Group, &g);
+    assert_eq!(member_ids(&g.resource), BTreeSet::from(["u1".to_owned()]));
+
+    let r = store
+        .replace_shared(
+            &c,
+            ResourceKind::User,
+            "u1",
+            user("u1", "alice", json!({"active": false})),
+            Some(u1.version),
+        )
+        .expect("replace_shared");
+    assert!(r.version != u1.version, "a replace gives a new version");
+    same(ResourceKind::User, &r);
+    assert_eq!(u1.resource["active"], json!(true), "handed out: a snapshot");
+    assert!(matches!(
+        store.replace_shared(
+            &c,
+            ResourceKind::User,
+            "u1",
+            user("u1", "alice", json!({})),
+            Some(u1.version),
+        ),
+        Err(StoreError::PreconditionFailed)
+    ));
+    assert!(matches!(
+        store.replace_shared(
+            &c,
+            ResourceKind::User,
+            "u1",
+            user("u1", "Bob", json!({})),
+            None,
+        ),
+        Err(StoreError::Uniqueness { .. })
+    ));
+    assert!(matches!(
+        store.replace_shared(
+            &c,
+            ResourceKind::User,
+            "nobody",
+            user("nobody", "carol", json!({})),
+            None,
+        ),
+        Err(StoreError::NotFound)
+    ));
+    let rg = store
+        .replace_shared(
+            &c,
+            ResourceKind::Group,
+            "g1",
+            group("g1", "Staff", &["u1", &u2.id]),
+            Some(g.version),
+        )
+        .expect("replace_shared group");
+    same(ResourceKind::Group, &rg);
+    assert_eq!(
+        member_ids(&rg.resource),
+        BTreeSet::from(["u1".to_owned(), "u2".to_owned()])
     );
 }
 

@@ -87,7 +87,7 @@ fn rig(secure: bool) -> Rig {
         metrics: Arc::new(Metrics::default()),
         base_path: "/scim/v2".into(),
     };
-    let app = app::router(scim, state, web);
+    let app = app::router(scim, tower_scim::Offload::All, state, web);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
