@@ -48,6 +48,16 @@ fn run_gets(s: &ScimServer, ids: &[String], gets: usize) -> usize {
     let mut bytes = 0usize;
     for i in 0..gets {
         let id = &ids[i % ids.len()];
+        // PROFILE_DELETE=1: DELETE each user once (GETS ≤ USERS) instead.
+        if std::env::var_os("PROFILE_DELETE").is_some() {
+            let req = http::Request::delete(format!("/scim/v2/Users/{id}"))
+                .header("authorization", "Bearer t")
+                .body(Bytes::new())
+                .expect("request");
+            let resp = s.handle(req);
+            assert_eq!(resp.status(), 204);
+            continue;
+        }
         // PROFILE_PATCH=1: Entra's seven-operation PATCH of a user instead.
         if std::env::var_os("PROFILE_PATCH").is_some() {
             let body = json!({

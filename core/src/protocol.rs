@@ -929,10 +929,17 @@ impl ScimServer {
         self.resource_reply(call, ctx, kind, status, stored, proj)
     }
 
-    fn load(&self, ctx: &Ctx, kind: ResourceKind, id: &str, members: Members) -> Result<Stored> {
+    /// The stored resource, shared when the store can (reads only).
+    fn load(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        members: Members,
+    ) -> Result<SharedStored> {
         self.inner
             .store
-            .get(ctx, kind, id, members)
+            .get_shared(ctx, kind, id, members)
             .map_err(|e| store_error(ctx, kind, id, e))?
             .ok_or_else(|| ScimError::not_found(kind.as_str(), id))
     }
@@ -990,12 +997,7 @@ impl ScimServer {
         let proj = self.projection(call, kind)?;
         let if_match = Precondition::from_header(call.headers, header::IF_MATCH);
         for _ in 0..WRITE_RETRIES {
-            let existing = self
-                .inner
-                .store
-                .get_shared(ctx, kind, id, Members::Include)
-                .map_err(|e| store_error(ctx, kind, id, e))?
-                .ok_or_else(|| ScimError::not_found(kind.as_str(), id))?;
+            let existing = self.load(ctx, kind, id, Members::Include)?;
             if if_match
                 .as_ref()
                 .is_some_and(|p| !p.matches(existing.version))
@@ -1089,7 +1091,7 @@ impl ScimServer {
             Members::Exclude
         };
         let fresh = self.load(ctx, kind, id, members)?;
-        Ok(self.resource_reply(call, ctx, kind, 200, fresh, &proj))
+        Ok(self.shared_reply(call, ctx, kind, 200, fresh, &proj))
     }
 
     // ===== delete =====

@@ -62,7 +62,8 @@ pub(crate) fn offload_for(store: StoreKind, postgres: bool) -> tower_scim::Offlo
 ///
 /// The database clients block: everything here that talks to the database
 /// directly runs in `block_in_place` (the PostgreSQL client must never run on
-/// an async worker); requests reach it through `spawn_blocking`.
+/// an async worker); requests reach it through `spawn_blocking` as
+/// [`offload_for`] decides.
 pub(crate) async fn run(s: ServeSettings, opened: Opened) -> Result<(), Error> {
     // Signals are caught from here on, before anything is announced.
     let mut signals = Signals::new()?;
@@ -448,5 +449,20 @@ impl Signals {
             let _ = tokio::signal::ctrl_c().await;
             "Ctrl-C"
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower_scim::Offload;
+
+    #[test]
+    fn only_stores_that_never_wait_for_the_network_run_inline() {
+        assert_eq!(offload_for(StoreKind::Memory, false), Offload::None);
+        assert_eq!(offload_for(StoreKind::Sqlite, false), Offload::Writes);
+        // PostgreSQL: the store, or the token lookup every request makes.
+        assert_eq!(offload_for(StoreKind::Sqlite, true), Offload::All);
+        assert_eq!(offload_for(StoreKind::Memory, true), Offload::All);
     }
 }

@@ -67,9 +67,11 @@
 //!
 //! ## Feature flags
 //!
-//! * `tokio` (default): [`ScimService::spawn_blocking`] — run the engine with
-//!   `tokio::task::spawn_blocking`. Without it the engine runs inline in the
-//!   response future's `poll`, which suits stores that never block.
+//! * `tokio` (default): [`ScimService::offload`] — run the engine with
+//!   `tokio::task::spawn_blocking` for every request ([`Offload::All`]), for
+//!   writes only ([`Offload::Writes`]) or never ([`Offload::None`]). Without
+//!   the feature the engine runs inline in the response future's `poll`, which
+//!   suits stores that never block.
 //!
 //! [tower]: https://docs.rs/tower
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
