@@ -2,7 +2,10 @@
 //! which is repeatable on a shared machine where wall-clock benchmarks are not:
 //! `profile_get USERS GETS` creates USERS Entra-style users, then runs GETS
 //! `GET /Users/{id}` through `ScimServer::handle`. Run it with GETS = 0 and
-//! GETS = N; the difference divided by N is the cost of one GET.
+//! GETS = N; the difference divided by N is the cost of one GET. With
+//! `PROFILE_FILTER=1` the requests are `filter=userName eq` lists, with
+//! `PROFILE_PATCH=1` Entra's seven-operation user PATCH, with
+//! `PROFILE_DELETE=1` one DELETE per user (GETS ≤ USERS).
 
 use bytes::Bytes;
 use scimkit::{MemoryStore, ScimServer};

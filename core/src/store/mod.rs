@@ -90,7 +90,8 @@ pub struct Stored {
 }
 
 /// A stored resource shared with the store rather than copied out of it, from
-/// [`UserStore::get_shared`].
+/// [`UserStore::get_shared`], [`UserStore::create_shared`] and
+/// [`UserStore::replace_shared`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct SharedStored {
     /// The resource id.
