@@ -264,13 +264,25 @@ fn updated_events_name_the_changed_attributes() {
         ]
     );
     assert_eq!(ev.name.as_deref(), Some("d@x"));
-    // A PATCH that changes nothing emits nothing.
-    r.call(
+    // A PATCH that changes nothing emits nothing and keeps the version.
+    let (_, before) = r.call("GET", &format!("/Users/{id}"), None);
+    let (st, after) = r.call(
         "PATCH",
         &format!("/Users/{id}"),
         patch(json!([{"op": "Replace", "path": "title", "value": "B"}])),
     );
+    assert_eq!(st, 200);
     assert!(r.events().is_empty());
+    assert_eq!(after["meta"]["version"], before["meta"]["version"]);
+    assert_eq!(after, before, "the same resource, unchanged");
+    // One changed sub-attribute of the extension is a change.
+    let (_, changed) = r.call(
+        "PATCH",
+        &format!("/Users/{id}"),
+        patch(json!([{"op": "Replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "E"}])),
+    );
+    assert_ne!(changed["meta"]["version"], before["meta"]["version"]);
+    assert_eq!(r.events().len(), 1);
 }
 
 #[test]
