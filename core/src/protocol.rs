@@ -921,12 +921,7 @@ impl ScimServer {
                 };
             }
         }
-        let stored = Stored {
-            id: shared.id,
-            resource: Arc::unwrap_or_clone(shared.resource),
-            version: shared.version,
-        };
-        self.resource_reply(call, ctx, kind, status, stored, proj)
+        self.resource_reply(call, ctx, kind, status, shared.into(), proj)
     }
 
     /// The stored resource, shared when the store can (reads only).
@@ -1326,14 +1321,7 @@ impl ScimServer {
         let resources: Vec<Value> = page
             .resources
             .into_iter()
-            .map(|s| {
-                let stored = Stored {
-                    id: s.id,
-                    resource: Arc::unwrap_or_clone(s.resource),
-                    version: s.version,
-                };
-                self.render(call, ctx, kind, stored, &proj)
-            })
+            .map(|s| self.render(call, ctx, kind, s.into(), &proj))
             .collect();
         Ok(Reply::json(
             200,

@@ -122,15 +122,6 @@ fn external_id(resource: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// An owned copy of a shared result (the store keeps its own reference).
-fn owned(s: SharedStored) -> Stored {
-    Stored {
-        id: s.id,
-        resource: Arc::unwrap_or_clone(s.resource),
-        version: s.version,
-    }
-}
-
 fn id_of(resource: &Value) -> StoreResult<String> {
     resource
         .get("id")
@@ -435,7 +426,7 @@ impl MemoryStore {
 
 impl UserStore for MemoryStore {
     fn create(&self, ctx: &Ctx, kind: ResourceKind, resource: Value) -> StoreResult<Stored> {
-        self.create_shared(ctx, kind, resource).map(owned)
+        self.create_shared(ctx, kind, resource).map(Stored::from)
     }
 
     fn create_shared(
@@ -553,7 +544,7 @@ impl UserStore for MemoryStore {
         if_version: Option<u64>,
     ) -> StoreResult<Stored> {
         self.replace_shared(ctx, kind, id, resource, if_version)
-            .map(owned)
+            .map(Stored::from)
     }
 
     fn replace_shared(

@@ -112,6 +112,18 @@ impl From<Stored> for SharedStored {
     }
 }
 
+/// An owned copy: the resource is moved out when no one else holds it, copied
+/// otherwise (a store that shares keeps its own reference).
+impl From<SharedStored> for Stored {
+    fn from(s: SharedStored) -> Self {
+        Self {
+            id: s.id,
+            resource: Arc::unwrap_or_clone(s.resource),
+            version: s.version,
+        }
+    }
+}
+
 /// A group that a resource is a direct member of (for a User's `groups`
 /// attribute, RFC 7643 §4.1.2), from [`UserStore::groups_of`].
 #[derive(Debug, Clone, PartialEq, Eq)]
