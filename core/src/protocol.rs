@@ -166,6 +166,18 @@ fn status_of(e: &StoreError) -> &'static str {
 
 /// The one place a [`StoreError`] becomes a [`ScimError`]. Failures are logged
 /// with their cause; the client gets a generic detail.
+/// The tree of a stored resource (parsed when the store shared JSON text).
+fn tree_of(ctx: &Ctx, kind: ResourceKind, s: &SharedStored) -> Result<Arc<Value>> {
+    s.resource
+        .tree()
+        .map_err(|e| store_error(ctx, kind, &s.id, e))
+}
+
+/// Whether an administrator marked a stored resource as ignored by provisioning.
+fn ignored(ctx: &Ctx, kind: ResourceKind, s: &SharedStored) -> Result<bool> {
+    crate::provision::is_ignored_shared(&s.resource).map_err(|e| store_error(ctx, kind, &s.id, e))
+}
+
 pub(crate) fn store_error(ctx: &Ctx, kind: ResourceKind, id: &str, e: StoreError) -> ScimError {
     match e {
         StoreError::NotFound => ScimError::not_found(kind.as_str(), id),
@@ -848,8 +860,11 @@ impl ScimServer {
             .store
             .create_shared(ctx, kind, resource)
             .map_err(|e| store_error(ctx, kind, &id, e))?;
-        self.created_events(ctx, kind, &stored.id, &stored.resource);
-        Ok(self.shared_reply(call, ctx, kind, 201, stored, &proj))
+        if self.inner.events.is_some() {
+            let tree = tree_of(ctx, kind, &stored)?;
+            self.created_events(ctx, kind, &stored.id, &tree);
+        }
+        self.shared_reply(call, ctx, kind, 201, stored, &proj)
     }
 
     // ===== read =====
@@ -872,7 +887,7 @@ impl ScimServer {
                 return Ok(Reply::empty(304).header(header::ETAG, etag(shared.version)));
             }
         }
-        Ok(self.shared_reply(call, ctx, kind, 200, shared, &proj))
+        self.shared_reply(call, ctx, kind, 200, shared, &proj)
     }
 
     /// [`ScimServer::resource_reply`] for a resource the store shares: the
@@ -886,7 +901,7 @@ impl ScimServer {
         status: u16,
         shared: SharedStored,
         proj: &Projection,
-    ) -> Reply {
+    ) -> Result<Reply> {
         if proj.attributes.is_empty() && proj.excluded.is_empty() && !crate::view::disabled() {
             let rs = self.schema(kind);
             let groups = if kind == ResourceKind::User && proj.wants(rs, "groups") {
@@ -906,22 +921,23 @@ impl ScimServer {
                 &call.base_url,
                 groups.as_ref(),
             );
-            if let Some(view) = view {
-                let mut r = Reply::raw_json(status, view.to_vec()).header(header::ETAG, tag);
+            if let Some(body) = view.and_then(|v| v.to_vec()) {
+                let mut r = Reply::raw_json(status, body).header(header::ETAG, tag);
                 if call.method != Method::GET {
                     r.logged = Some((
                         shared.id.clone(),
-                        crate::provision::name_of(&shared.resource),
+                        crate::provision::name_of_shared(&shared.resource),
                     ));
                 }
-                return if status == 201 {
+                return Ok(if status == 201 {
                     r.header(header::LOCATION, location)
                 } else {
                     r
-                };
+                });
             }
         }
-        self.resource_reply(call, ctx, kind, status, shared.into(), proj)
+        let owned = Stored::try_from(shared).map_err(|e| store_error(ctx, kind, "", e))?;
+        Ok(self.resource_reply(call, ctx, kind, status, owned, proj))
     }
 
     /// The stored resource, shared when the store can (reads only).
@@ -999,27 +1015,22 @@ impl ScimServer {
             {
                 return Err(ScimError::precondition_failed());
             }
-            if crate::provision::is_ignored(&existing.resource) {
+            let before = tree_of(ctx, kind, &existing)?;
+            if crate::provision::is_ignored(&before) {
                 call.ignored.set(true);
-                return Ok(self.shared_reply(call, ctx, kind, 200, existing, &proj));
+                return self.shared_reply(call, ctx, kind, 200, existing, &proj);
             }
-            let mut validated = make(&existing.resource)?;
+            let mut validated = make(&before)?;
             self.check_policy_values(call, &validated)?;
-            let mut internal = crate::provision::internal(&existing.resource);
+            let mut internal = crate::provision::internal(&before);
             if kind == ResourceKind::User {
-                self.rename_on_transition(
-                    call,
-                    id,
-                    &existing.resource,
-                    &mut validated,
-                    &mut internal,
-                );
+                self.rename_on_transition(call, id, &before, &mut validated, &mut internal);
             }
             // Nothing changed: no write, no new version.
-            if crate::provision::unchanged(&existing.resource, &validated) {
-                return Ok(self.shared_reply(call, ctx, kind, 200, existing, &proj));
+            if crate::provision::unchanged(&before, &validated) {
+                return self.shared_reply(call, ctx, kind, 200, existing, &proj);
             }
-            let created = existing.resource["meta"]["created"]
+            let created = before["meta"]["created"]
                 .as_str()
                 .map(str::to_owned)
                 .unwrap_or_else(crate::time::now);
@@ -1031,8 +1042,11 @@ impl ScimServer {
                 .replace_shared(ctx, kind, id, resource, Some(existing.version))
             {
                 Ok(stored) => {
-                    self.updated_events(ctx, kind, &existing.resource, &stored.resource);
-                    return Ok(self.shared_reply(call, ctx, kind, 200, stored, &proj));
+                    if self.inner.events.is_some() {
+                        let after = tree_of(ctx, kind, &stored)?;
+                        self.updated_events(ctx, kind, &before, &after);
+                    }
+                    return self.shared_reply(call, ctx, kind, 200, stored, &proj);
                 }
                 Err(StoreError::PreconditionFailed) if if_match.is_none() => continue,
                 Err(e) => return Err(store_error(ctx, kind, id, e)),
@@ -1064,7 +1078,7 @@ impl ScimServer {
         {
             return Err(ScimError::precondition_failed());
         }
-        if crate::provision::is_ignored(&current.resource) {
+        if ignored(ctx, kind, &current)? {
             call.ignored.set(true);
             return Ok(Reply::empty(204).header(header::ETAG, etag(current.version)));
         }
@@ -1086,7 +1100,7 @@ impl ScimServer {
             Members::Exclude
         };
         let fresh = self.load(ctx, kind, id, members)?;
-        Ok(self.shared_reply(call, ctx, kind, 200, fresh, &proj))
+        self.shared_reply(call, ctx, kind, 200, fresh, &proj)
     }
 
     // ===== delete =====
@@ -1100,7 +1114,7 @@ impl ScimServer {
         {
             return Err(ScimError::precondition_failed());
         }
-        if crate::provision::is_ignored(&current.resource) {
+        if ignored(ctx, kind, &current)? {
             call.ignored.set(true);
             return Ok(Reply::empty(204));
         }
@@ -1129,7 +1143,7 @@ impl ScimServer {
                     crate::events::EventKind::Deleted,
                     kind,
                     id,
-                    crate::provision::name_of(&current.resource),
+                    crate::provision::name_of_shared(&current.resource),
                     vec![],
                     vec![],
                 );
@@ -1321,8 +1335,11 @@ impl ScimServer {
         let resources: Vec<Value> = page
             .resources
             .into_iter()
-            .map(|s| self.render(call, ctx, kind, s.into(), &proj))
-            .collect();
+            .map(|s| {
+                let s = Stored::try_from(s).map_err(|e| store_error(ctx, kind, "", e))?;
+                Ok(self.render(call, ctx, kind, s, &proj))
+            })
+            .collect::<Result<_>>()?;
         Ok(Reply::json(
             200,
             list_response(resources, total_results, &q.page, page.next_cursor),
@@ -1383,7 +1400,7 @@ impl ScimServer {
         };
         head.shift_remove("Resources");
         head.insert("itemsPerPage".into(), json!(views.len()));
-        Some(crate::view::list_to_vec(&head, &views))
+        crate::view::list_to_vec(&head, &views)
     }
 
     /// `POST /.search` across Users and Groups (RFC 7644 §3.4.3).

@@ -21,7 +21,8 @@ use crate::protocol::{Call, Reply, store_error};
 use crate::schema::{LIST_RESPONSE_SCHEMA, ResourceKind};
 use crate::server::ScimServer;
 use crate::store::{
-    Ctx, GroupRef, Member, MemberChange, Members, PageRequest, Query, StoreError, Stored,
+    Ctx, GroupRef, Member, MemberChange, Members, PageRequest, Query, SharedJson, StoreError,
+    StoreResult, Stored,
 };
 
 pub(crate) fn default_policies() -> Arc<Policies> {
@@ -39,6 +40,27 @@ pub(crate) fn internal(resource: &Value) -> Option<Value> {
 /// Whether an administrator marked the resource as ignored by provisioning.
 pub(crate) fn is_ignored(resource: &Value) -> bool {
     resource[INTERNAL_KEY]["ignored"] == Value::Bool(true)
+}
+
+/// [`is_ignored`] for a shared resource (for text, only the internal member is
+/// parsed).
+pub(crate) fn is_ignored_shared(resource: &SharedJson) -> StoreResult<bool> {
+    Ok(resource
+        .member(INTERNAL_KEY)?
+        .is_some_and(|i| i["ignored"] == Value::Bool(true)))
+}
+
+/// [`name_of`] for a shared resource (for text, only those members are
+/// parsed); `None` also when the text does not parse (the name is only for
+/// events and the log).
+pub(crate) fn name_of_shared(resource: &SharedJson) -> Option<String> {
+    match resource.as_tree() {
+        Some(tree) => name_of(tree),
+        None => ["userName", "displayName"]
+            .into_iter()
+            .find_map(|k| resource.member(k).ok().flatten())
+            .and_then(|v| v.as_str().map(str::to_owned)),
+    }
 }
 
 /// The keys of a stored resource that validation does not produce.

@@ -8,16 +8,127 @@
 //! key and in the same order, while borrowing the stored resource: the store can
 //! hand out a shared reference ([`UserStore::get_shared`]) and nothing is cloned.
 //!
+//! A store may also share the resource as JSON text ([`SharedJson`]): the
+//! view then copies the stored members verbatim (`serde_json` wrote them; the
+//! bytes are the ones the tree would serialise to) and parses only the members
+//! it edits (`meta`, `members`, an extension with hidden attributes).
+//!
 //! [`ResourceView::new`] declines (returns `None`) whenever the resource has a
 //! shape the view does not reproduce exactly; the caller then uses the general
 //! renderer. The tests at the bottom compare both renderers byte for byte.
 //!
 //! [`UserStore::get_shared`]: crate::store::UserStore::get_shared
 
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use std::borrow::Cow;
+
+use serde::ser::{Error as _, Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::schema::{Attribute, ResourceSchema, Returned};
+use crate::store::{SharedJson, raw_members};
+
+/// The top-level members of a stored object: from a tree, or raw from text.
+enum Fields<'a> {
+    Tree(&'a Map<String, Value>),
+    Raw(Vec<(&'a str, &'a RawValue)>),
+}
+
+/// One member's value: a tree or its raw JSON text.
+#[derive(Clone, Copy)]
+enum Field<'a> {
+    Tree(&'a Value),
+    Raw(&'a RawValue),
+}
+
+impl<'a> Fields<'a> {
+    fn of(v: &'a Value) -> Option<Self> {
+        v.as_object().map(Fields::Tree)
+    }
+
+    fn of_raw(text: &'a str) -> Option<Self> {
+        raw_members(text).map(Fields::Raw)
+    }
+
+    fn iter(&self) -> FieldIter<'a, '_> {
+        match self {
+            Fields::Tree(m) => FieldIter::Tree(m.iter()),
+            Fields::Raw(v) => FieldIter::Raw(v.iter()),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<Field<'a>> {
+        match self {
+            Fields::Tree(m) => m.get(key).map(Field::Tree),
+            Fields::Raw(v) => v
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| Field::Raw(v)),
+        }
+    }
+
+    fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+}
+
+/// The members of [`Fields`] in order.
+enum FieldIter<'a, 'f> {
+    Tree(serde_json::map::Iter<'a>),
+    Raw(std::slice::Iter<'f, (&'a str, &'a RawValue)>),
+}
+
+impl<'a> Iterator for FieldIter<'a, '_> {
+    type Item = (&'a str, Field<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            FieldIter::Tree(i) => i.next().map(|(k, v)| (k.as_str(), Field::Tree(v))),
+            FieldIter::Raw(i) => i.next().map(|(k, v)| (*k, Field::Raw(v))),
+        }
+    }
+}
+
+impl<'a> Field<'a> {
+    fn is_object(self) -> bool {
+        match self {
+            Field::Tree(v) => v.is_object(),
+            Field::Raw(r) => r.get().starts_with('{'),
+        }
+    }
+
+    fn is_array(self) -> bool {
+        match self {
+            Field::Tree(v) => v.is_array(),
+            Field::Raw(r) => r.get().starts_with('['),
+        }
+    }
+
+    /// The members of an object value.
+    fn fields(self) -> Option<Fields<'a>> {
+        match self {
+            Field::Tree(v) => Fields::of(v),
+            Field::Raw(r) => Fields::of_raw(r.get()),
+        }
+    }
+
+    /// The value as a tree (parsed when raw).
+    fn tree(self) -> serde_json::Result<Cow<'a, Value>> {
+        match self {
+            Field::Tree(v) => Ok(Cow::Borrowed(v)),
+            Field::Raw(r) => serde_json::from_str(r.get()).map(Cow::Owned),
+        }
+    }
+}
+
+impl Serialize for Field<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Field::Tree(v) => v.serialize(s),
+            Field::Raw(r) => r.serialize(s),
+        }
+    }
+}
 
 /// Names dropped by the default projection (`returned: never` or `request`).
 fn hidden_names(attrs: &[Attribute]) -> impl Iterator<Item = &str> {
@@ -38,7 +149,7 @@ fn has_never_sub(a: &Attribute) -> bool {
 /// A stored resource as the response body of a single-resource read.
 pub(crate) struct ResourceView<'a> {
     rs: &'a ResourceSchema,
-    obj: &'a Map<String, Value>,
+    obj: Fields<'a>,
     id: &'a str,
     location: &'a str,
     version: &'a str,
@@ -56,11 +167,12 @@ pub(crate) struct ResourceView<'a> {
 impl<'a> ResourceView<'a> {
     /// A view of `resource`, or `None` if only the general renderer renders it
     /// exactly (not an object; no `schemas`, `id` or a `meta` object; an
-    /// attribute with `returned: never` sub-attributes in the schema).
+    /// attribute with `returned: never` sub-attributes in the schema; text
+    /// with an escaped top-level key).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         rs: &'a ResourceSchema,
-        resource: &'a Value,
+        resource: &'a SharedJson,
         id: &'a str,
         location: &'a str,
         version: &'a str,
@@ -68,11 +180,14 @@ impl<'a> ResourceView<'a> {
         base_url: &'a str,
         groups: Option<&'a Value>,
     ) -> Option<Self> {
-        let obj = resource.as_object()?;
+        let obj = match resource.as_text() {
+            Some(text) => Fields::of_raw(text)?,
+            None => Fields::of(resource.as_tree()?)?,
+        };
         if !obj.contains_key("schemas") || !obj.contains_key("id") {
             return None;
         }
-        if !obj.get("meta").is_some_and(Value::is_object) {
+        if !obj.get("meta").is_some_and(Field::is_object) {
             return None;
         }
         let core = rs.common().iter().chain(&rs.core.attributes);
@@ -90,7 +205,7 @@ impl<'a> ResourceView<'a> {
         let ext_hidden = rs
             .extensions
             .iter()
-            .filter(|e| obj.get(&e.schema.id).is_some_and(Value::is_object))
+            .filter(|e| obj.get(&e.schema.id).is_some_and(Field::is_object))
             .map(|e| {
                 (
                     e.schema.id.as_str(),
@@ -113,15 +228,13 @@ impl<'a> ResourceView<'a> {
         })
     }
 
-    /// The JSON text.
-    pub(crate) fn to_vec(&self) -> Vec<u8> {
+    /// The JSON text; `None` if a stored member the view edits does not parse
+    /// (the caller then uses the general renderer, which reports it).
+    pub(crate) fn to_vec(&self) -> Option<Vec<u8>> {
         // Most resources are under 2 KB: one allocation, no regrowth.
         let mut out = Vec::with_capacity(2048);
-        // Serialising borrowed `Value`s and strings cannot fail.
-        if serde_json::to_writer(&mut out, self).is_err() {
-            out.clear();
-        }
-        out
+        serde_json::to_writer(&mut out, self).ok()?;
+        Some(out)
     }
 }
 
@@ -129,10 +242,10 @@ impl Serialize for ResourceView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
         let mut groups_done = self.groups.is_none();
-        for (k, v) in self.obj {
-            match k.as_str() {
+        for (k, v) in self.obj.iter() {
+            match k {
                 crate::policy::INTERNAL_KEY => {}
-                _ if self.hidden.contains(&k.as_str()) => {}
+                _ if self.hidden.contains(&k) => {}
                 "schemas" => map.serialize_entry(k, &Schemas(self))?,
                 "id" => map.serialize_entry(k, self.id)?,
                 "meta" => map.serialize_entry(k, &Meta(self, v))?,
@@ -140,10 +253,16 @@ impl Serialize for ResourceView<'_> {
                     map.serialize_entry(k, &self.groups)?;
                     groups_done = true;
                 }
-                "members" if v.is_array() => map.serialize_entry(k, &MembersView(self, v))?,
+                "members" if v.is_array() => {
+                    let v = v.tree().map_err(S::Error::custom)?;
+                    map.serialize_entry(k, &MembersView(self, &v))?
+                }
                 _ => match self.ext_hidden.iter().find(|(urn, _)| *urn == k) {
-                    Some((_, names)) => map.serialize_entry(k, &Without(v, names))?,
-                    None => map.serialize_entry(k, v)?,
+                    Some((_, names)) => {
+                        let v = v.tree().map_err(S::Error::custom)?;
+                        map.serialize_entry(k, &Without(&v, names))?
+                    }
+                    None => map.serialize_entry(k, &v)?,
                 },
             }
         }
@@ -156,7 +275,10 @@ impl Serialize for ResourceView<'_> {
 
 /// A list response: the `head` members (`schemas`, `totalResults`, …) then
 /// `Resources` holding the views.
-pub(crate) fn list_to_vec(head: &Map<String, Value>, views: &[ResourceView<'_>]) -> Vec<u8> {
+pub(crate) fn list_to_vec(
+    head: &Map<String, Value>,
+    views: &[ResourceView<'_>],
+) -> Option<Vec<u8>> {
     struct List<'v, 'a>(&'v Map<String, Value>, &'v [ResourceView<'a>]);
     impl Serialize for List<'_, '_> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -169,10 +291,8 @@ pub(crate) fn list_to_vec(head: &Map<String, Value>, views: &[ResourceView<'_>])
         }
     }
     let mut out = Vec::with_capacity(256 + 2048 * views.len().min(100));
-    if serde_json::to_writer(&mut out, &List(head, views)).is_err() {
-        out.clear();
-    }
-    out
+    serde_json::to_writer(&mut out, &List(head, views)).ok()?;
+    Some(out)
 }
 
 /// `schemas`: the core schema and the extensions present.
@@ -194,7 +314,7 @@ impl Serialize for Schemas<'_, '_> {
 
 /// `meta` with `resourceType`, `location` and `version` set (in place when
 /// stored, else appended in that order).
-struct Meta<'v, 'a>(&'v ResourceView<'a>, &'v Value);
+struct Meta<'v, 'a>(&'v ResourceView<'a>, Field<'a>);
 
 impl Serialize for Meta<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -205,15 +325,18 @@ impl Serialize for Meta<'_, '_> {
             ("version", view.version),
         ];
         let mut map = s.serialize_map(None)?;
-        let stored = self.1.as_object();
-        for (k, v) in stored.into_iter().flatten() {
-            match set.iter().find(|(name, _)| name == k) {
+        let stored = self
+            .1
+            .fields()
+            .ok_or_else(|| S::Error::custom("meta does not parse"))?;
+        for (k, v) in stored.iter() {
+            match set.iter().find(|(name, _)| *name == k) {
                 Some((_, value)) => map.serialize_entry(k, value)?,
-                None => map.serialize_entry(k, v)?,
+                None => map.serialize_entry(k, &v)?,
             }
         }
         for (name, value) in set {
-            if !stored.is_some_and(|m| m.contains_key(name)) {
+            if !stored.contains_key(name) {
                 map.serialize_entry(name, value)?;
             }
         }
@@ -301,7 +424,7 @@ mod tests {
     use bytes::Bytes;
     use serde_json::json;
 
-    use super::OFF;
+    use super::{OFF, ResourceView};
     use crate::schema::{AttrType, Attribute, Mutability, Returned, Schema};
     use crate::{MemoryStore, ScimServer};
 
@@ -359,6 +482,56 @@ mod tests {
     fn id(body: &[u8]) -> String {
         let v: serde_json::Value = serde_json::from_slice(body).expect("json");
         v["id"].as_str().expect("id").to_owned()
+    }
+
+    /// A resource shared as text renders the same bytes as its tree; the view
+    /// declines text it cannot copy safely, and gives up (for the general
+    /// renderer to report) when a member it edits does not parse.
+    #[test]
+    fn text_renders_the_bytes_the_tree_renders() {
+        use crate::schema::{Registry, ResourceKind};
+        use crate::store::SharedJson;
+        let registry = Registry::default();
+        let rs = registry.get(ResourceKind::User);
+        let v = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "id": "1", "userName": "a\"b\u{e9}", "password": "hash",
+            "emails": [{"value": "x@example.com", "primary": true}],
+            "meta": {"resourceType": "User", "created": "2026-01-01T00:00:00.000Z"},
+        });
+        let text = SharedJson::from_text(serde_json::to_string(&v).expect("text"));
+        let tree = SharedJson::from(v);
+        let render = |s: &SharedJson| {
+            ResourceView::new(
+                rs,
+                s,
+                "1",
+                "https://h/Users/1",
+                "W/\"3\"",
+                "User",
+                "https://h",
+                None,
+            )
+            .expect("a view")
+            .to_vec()
+            .expect("rendered")
+        };
+        let (a, b) = (render(&text), render(&tree));
+        assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
+        let out: serde_json::Value = serde_json::from_slice(&a).expect("json");
+        assert!(out.get("password").is_none());
+        assert_eq!(out["meta"]["version"], "W/\"3\"");
+        assert_eq!(out["userName"], "a\"b\u{e9}");
+        // An escaped top-level key: declined (the general renderer parses it).
+        let escaped =
+            SharedJson::from_text(r#"{"schemas":[],"id":"1","user\u004eame":"x","meta":{}}"#);
+        assert!(ResourceView::new(rs, &escaped, "1", "l", "v", "User", "b", None).is_none());
+        // A `meta` that does not parse: no body from the view.
+        let bad_meta = SharedJson::from_text(r#"{"schemas":[],"id":"1","meta":{"a":tru}}"#);
+        assert!(
+            ResourceView::new(rs, &bad_meta, "1", "l", "v", "User", "b", None)
+                .is_none_or(|view| view.to_vec().is_none())
+        );
     }
 
     /// Every GET answered by the view (single resources and lists) is

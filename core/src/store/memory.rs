@@ -1,16 +1,19 @@
 //! [`MemoryStore`]: the reference [`UserStore`], in memory, on a
 //! `parking_lot::RwLock`.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
 use parking_lot::RwLock;
-use serde_json::Value;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::{Map, Value};
 
 use super::{
-    Ctx, GroupRef, Member, MemberChange, Members, Page, Query, SharedStored, StoreError,
-    StoreResult, Stored, UserStore, paginate, unique_key,
+    Ctx, GroupRef, Member, MemberChange, Members, Page, Query, SharedJson, SharedStored,
+    StoreError, StoreResult, Stored, UserStore, fold_case, paginate, unique_key,
 };
 use crate::filter::{CompValue, CompareOp, Filter};
 use crate::schema::ResourceKind;
@@ -21,6 +24,12 @@ use crate::schema::ResourceKind;
 /// Indexes: userName (case-folded, O(1)), externalId, and group membership both
 /// ways, so `filter=userName eq "…"` is O(1) and adding 50 members to a
 /// 100 000-member group is O(50).
+///
+/// Users are kept as compact JSON text (one allocation each, about the size of
+/// the JSON; a parsed tree takes about seven times that) and handed out as text
+/// ([`SharedJson`]): reads are written from it without parsing it whole. A
+/// write parses the user it changes; a filter the indexes cannot answer parses
+/// each user's members the filter names (a scan costs more than over trees).
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     tenants: RwLock<HashMap<String, Tenant>>,
@@ -50,12 +59,105 @@ fn slot(kind: ResourceKind) -> usize {
     }
 }
 
-/// Resources are behind an `Arc` so that a read can share them
+/// A user: its JSON text, behind an `Arc` so that a read can share it
 /// ([`UserStore::get_shared`]); a write replaces the `Arc`.
 #[derive(Debug)]
 struct Entry {
-    resource: Arc<Value>,
+    json: Arc<str>,
     version: u64,
+}
+
+impl Entry {
+    fn shared(&self, id: &str) -> SharedStored {
+        SharedStored {
+            id: id.to_owned(),
+            resource: SharedJson::from_text(Arc::clone(&self.json)),
+            version: self.version,
+        }
+    }
+}
+
+/// A user's text: what [`SharedJson::from_text`] expects.
+fn to_text(resource: &Value) -> StoreResult<Arc<str>> {
+    serde_json::to_string(resource)
+        .map(Arc::from)
+        .map_err(StoreError::other)
+}
+
+/// The index keys of a stored user (folded userName, externalId), read from its
+/// text without building the rest.
+fn user_keys(text: &str) -> StoreResult<(Option<String>, Option<String>)> {
+    #[derive(serde::Deserialize)]
+    struct Keys<'a> {
+        #[serde(rename = "userName", borrow)]
+        user_name: Option<Cow<'a, str>>,
+        #[serde(rename = "externalId", borrow)]
+        external_id: Option<Cow<'a, str>>,
+    }
+    let k: Keys<'_> = serde_json::from_str(text).map_err(StoreError::other)?;
+    Ok((
+        k.user_name.map(|n| fold_case(&n)),
+        k.external_id.map(Cow::into_owned),
+    ))
+}
+
+/// The top-level names a filter can look at: every path's attribute name and
+/// schema URN (extensions are kept whole by [`parse_for`]).
+fn filter_names(f: &Filter, out: &mut Vec<String>) {
+    let mut path = |p: &crate::filter::AttrPath| {
+        out.push(p.name.clone());
+        out.extend(p.uri.clone());
+    };
+    match f {
+        Filter::Or(a, b) | Filter::And(a, b) => {
+            filter_names(a, out);
+            filter_names(b, out);
+        }
+        Filter::Not(a) => filter_names(a, out),
+        Filter::Present(p) | Filter::Compare(p, ..) | Filter::ValuePath(p, _) => path(p),
+    }
+}
+
+/// A user parsed for a filter: only the top-level members named in `names`
+/// (case-insensitively) and the extensions (`urn:` keys); the rest is skipped
+/// without being built.
+fn parse_for(text: &str, names: &[String]) -> StoreResult<Value> {
+    struct Sparse<'n>(&'n [String]);
+    impl<'de> Visitor<'de> for Sparse<'_> {
+        type Value = Map<String, Value>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Map::new();
+            while let Some(k) = map.next_key::<Cow<'de, str>>()? {
+                if k.starts_with("urn:") || self.0.iter().any(|n| n.eq_ignore_ascii_case(&k)) {
+                    let v = map.next_value::<Value>()?;
+                    out.insert(k.into_owned(), v);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(out)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.deserialize_map(Sparse(names))
+        .map(Value::Object)
+        .map_err(StoreError::other)
+}
+
+/// Whether the index candidates of a user filter are exactly its matches (a
+/// single `eq` on `id`, `userName` or `externalId`, or an `or` of those), so
+/// the users need not be parsed to check them.
+fn exact_for_users(f: &Filter) -> bool {
+    match f {
+        Filter::Compare(p, CompareOp::Eq, CompValue::Str(_)) => {
+            p.sub_attr.is_none() && (p.is("id") || p.is("userName") || p.is("externalId"))
+        }
+        Filter::Or(a, b) => exact_for_users(a) && exact_for_users(b),
+        _ => false,
+    }
 }
 
 #[derive(Debug)]
@@ -67,6 +169,18 @@ struct GroupEntry {
 }
 
 impl GroupEntry {
+    fn shared(&self, id: &str, members: Members) -> SharedStored {
+        if members == Members::Exclude || self.members.is_empty() {
+            SharedStored {
+                id: id.to_owned(),
+                resource: SharedJson::from_tree(Arc::clone(&self.resource)),
+                version: self.version,
+            }
+        } else {
+            self.materialize(id, members).into()
+        }
+    }
+
     fn materialize(&self, id: &str, members: Members) -> Stored {
         let mut resource = Value::clone(&self.resource);
         if members == Members::Include && !self.members.is_empty() {
@@ -81,36 +195,6 @@ impl GroupEntry {
             id: id.to_owned(),
             resource,
             version: self.version,
-        }
-    }
-}
-
-/// A query result of the memory store: owned or shared.
-trait Resource {
-    fn resource(&self) -> &Value;
-    fn remove_members(&mut self);
-}
-
-impl Resource for Stored {
-    fn resource(&self) -> &Value {
-        &self.resource
-    }
-    fn remove_members(&mut self) {
-        if let Some(o) = self.resource.as_object_mut() {
-            o.remove("members");
-        }
-    }
-}
-
-impl Resource for SharedStored {
-    fn resource(&self) -> &Value {
-        &self.resource
-    }
-    fn remove_members(&mut self) {
-        if self.resource.get("members").is_some() {
-            if let Some(o) = Arc::make_mut(&mut self.resource).as_object_mut() {
-                o.remove("members");
-            }
         }
     }
 }
@@ -158,14 +242,22 @@ impl Tenant {
     }
 
     fn index_external_id(&mut self, kind: ResourceKind, resource: &Value, id: &str, add: bool) {
-        if let Some(ext) = external_id(resource) {
-            let key = (kind, ext);
-            if add {
+        if add {
+            if let Some(ext) = external_id(resource) {
                 self.external_ids
-                    .entry(key)
+                    .entry((kind, ext))
                     .or_default()
                     .insert(id.to_owned());
-            } else if let Some(set) = self.external_ids.get_mut(&key) {
+            }
+        } else {
+            self.unindex_external_id(kind, external_id(resource), id);
+        }
+    }
+
+    fn unindex_external_id(&mut self, kind: ResourceKind, external_id: Option<String>, id: &str) {
+        if let Some(ext) = external_id {
+            let key = (kind, ext);
+            if let Some(set) = self.external_ids.get_mut(&key) {
                 set.remove(id);
                 if set.is_empty() {
                     self.external_ids.remove(&key);
@@ -309,14 +401,17 @@ impl MemoryStore {
 }
 
 impl MemoryStore {
-    /// The query, with `materialize` turning a matching id into a result.
-    fn query_with<T: Resource>(
+    /// The query, its results shared with the store.
+    fn query_with(
         &self,
         ctx: &Ctx,
         kind: ResourceKind,
         query: &Query,
-        materialize: impl Fn(&Tenant, &str, Members) -> T,
-    ) -> StoreResult<Page<T>> {
+    ) -> StoreResult<Page<SharedStored>> {
+        let materialize = |t: &Tenant, id: &str, members: Members| match kind {
+            ResourceKind::User => t.users[id].shared(id),
+            ResourceKind::Group => t.groups[id].shared(id, members),
+        };
         let tenants = self.tenants.read();
         let Some(t) = tenants.get(&ctx.tenant) else {
             return Ok(Page::default());
@@ -341,24 +436,35 @@ impl MemoryStore {
         // Matching ids in id order (the default order), or sorted later.
         let mut ids: Vec<&str> = Vec::new();
         match kind {
-            ResourceKind::User => match &candidates {
-                Some(c) => {
-                    for id in c {
-                        if let Some((k, e)) = t.users.get_key_value(id) {
-                            if query.matches(&e.resource) {
+            ResourceKind::User => {
+                let exact =
+                    candidates.is_some() && query.filter.as_ref().is_some_and(exact_for_users);
+                let mut names = Vec::new();
+                if let Some(f) = &query.filter {
+                    filter_names(f, &mut names);
+                }
+                let matches = |e: &Entry| -> StoreResult<bool> {
+                    Ok(query.filter.is_none() || query.matches(&parse_for(&e.json, &names)?))
+                };
+                match &candidates {
+                    Some(c) => {
+                        for id in c {
+                            if let Some((k, e)) = t.users.get_key_value(id) {
+                                if exact || matches(e)? {
+                                    ids.push(k);
+                                }
+                            }
+                        }
+                    }
+                    None => {
+                        for (k, e) in &t.users {
+                            if matches(e)? {
                                 ids.push(k);
                             }
                         }
                     }
                 }
-                None => {
-                    for (k, e) in &t.users {
-                        if query.matches(&e.resource) {
-                            ids.push(k);
-                        }
-                    }
-                }
-            },
+            }
             ResourceKind::Group => {
                 let ok = |id: &str, g: &GroupEntry| {
                     query
@@ -393,18 +499,27 @@ impl MemoryStore {
         let total_results = ids.len();
         let materialize = |id: &str, members: Members| materialize(t, id, members);
         let (resources, next_cursor) = if query.sort.is_some() {
-            // Sorting may need members (sortBy=members.value is unusual but legal).
-            let mut all: Vec<T> = ids
-                .iter()
-                .map(|id| materialize(id, Members::Include))
-                .collect();
-            all.sort_by(|a, b| query.compare(a.resource(), b.resource()));
-            let (mut page, next) = paginate(all, &query.page)?;
-            if query.members == Members::Exclude {
-                for s in &mut page {
-                    s.remove_members();
-                }
+            // Sorting needs the trees, and may need members
+            // (sortBy=members.value is unusual but legal).
+            let mut all = Vec::with_capacity(ids.len());
+            for id in &ids {
+                let s = materialize(id, Members::Include);
+                all.push((s.resource.tree()?, s));
             }
+            all.sort_by(|(a, _), (b, _)| query.compare(a, b));
+            let (page, next) = paginate(all, &query.page)?;
+            let page = page
+                .into_iter()
+                .map(|(mut tree, mut s)| {
+                    if query.members == Members::Exclude && tree.get("members").is_some() {
+                        if let Some(o) = Arc::make_mut(&mut tree).as_object_mut() {
+                            o.remove("members");
+                        }
+                        s.resource = SharedJson::from_tree(tree);
+                    }
+                    s
+                })
+                .collect();
             (page, next)
         } else {
             let (page_ids, next) = paginate(ids, &query.page)?;
@@ -426,7 +541,7 @@ impl MemoryStore {
 
 impl UserStore for MemoryStore {
     fn create(&self, ctx: &Ctx, kind: ResourceKind, resource: Value) -> StoreResult<Stored> {
-        self.create_shared(ctx, kind, resource).map(Stored::from)
+        self.create_shared(ctx, kind, resource)?.try_into()
     }
 
     fn create_shared(
@@ -436,6 +551,11 @@ impl UserStore for MemoryStore {
         resource: Value,
     ) -> StoreResult<SharedStored> {
         let id = id_of(&resource)?;
+        // Written before the lock is taken (and before any index changes).
+        let text = match kind {
+            ResourceKind::User => Some(to_text(&resource)?),
+            ResourceKind::Group => None,
+        };
         let mut tenants = self.tenants.write();
         let t = tenants.entry(ctx.tenant.clone()).or_default();
         if t.users.contains_key(&id) || t.groups.contains_key(&id) {
@@ -452,18 +572,17 @@ impl UserStore for MemoryStore {
                     t.user_names.insert(key, id.clone());
                 }
                 t.index_external_id(kind, &resource, &id, true);
-                let resource = Arc::new(resource);
                 t.users.insert(
                     id.clone(),
                     Entry {
-                        resource: Arc::clone(&resource),
+                        json: text.unwrap_or_else(|| Arc::from("")),
                         version: 1,
                     },
                 );
                 t.order.get_mut()[slot(kind)] = None;
                 Ok(SharedStored {
                     id,
-                    resource,
+                    resource: resource.into(),
                     version: 1,
                 })
             }
@@ -498,11 +617,10 @@ impl UserStore for MemoryStore {
             return Ok(None);
         };
         Ok(match kind {
-            ResourceKind::User => t.users.get(id).map(|e| Stored {
-                id: id.to_owned(),
-                resource: Value::clone(&e.resource),
-                version: e.version,
-            }),
+            ResourceKind::User => match t.users.get(id) {
+                Some(e) => Some(e.shared(id).try_into()?),
+                None => None,
+            },
             ResourceKind::Group => t.groups.get(id).map(|g| g.materialize(id, members)),
         })
     }
@@ -518,20 +636,9 @@ impl UserStore for MemoryStore {
         let Some(t) = tenants.get(&ctx.tenant) else {
             return Ok(None);
         };
-        let shared = |resource: &Arc<Value>, version: u64| SharedStored {
-            id: id.to_owned(),
-            resource: Arc::clone(resource),
-            version,
-        };
         Ok(match kind {
-            ResourceKind::User => t.users.get(id).map(|e| shared(&e.resource, e.version)),
-            ResourceKind::Group => t.groups.get(id).map(|g| {
-                if members == Members::Exclude || g.members.is_empty() {
-                    shared(&g.resource, g.version)
-                } else {
-                    g.materialize(id, members).into()
-                }
-            }),
+            ResourceKind::User => t.users.get(id).map(|e| e.shared(id)),
+            ResourceKind::Group => t.groups.get(id).map(|g| g.shared(id, members)),
         })
     }
 
@@ -543,8 +650,8 @@ impl UserStore for MemoryStore {
         resource: Value,
         if_version: Option<u64>,
     ) -> StoreResult<Stored> {
-        self.replace_shared(ctx, kind, id, resource, if_version)
-            .map(Stored::from)
+        self.replace_shared(ctx, kind, id, resource, if_version)?
+            .try_into()
     }
 
     fn replace_shared(
@@ -555,17 +662,17 @@ impl UserStore for MemoryStore {
         resource: Value,
         if_version: Option<u64>,
     ) -> StoreResult<SharedStored> {
+        let text = match kind {
+            ResourceKind::User => Some(to_text(&resource)?),
+            ResourceKind::Group => None,
+        };
         let mut tenants = self.tenants.write();
         let t = tenants.get_mut(&ctx.tenant).ok_or(StoreError::NotFound)?;
         match kind {
             ResourceKind::User => {
-                let (old_version, old_key, old_resource) = {
+                let (old_version, (old_key, old_external_id)) = {
                     let e = t.users.get(id).ok_or(StoreError::NotFound)?;
-                    (
-                        e.version,
-                        unique_key(kind, &e.resource),
-                        Arc::clone(&e.resource),
-                    )
+                    (e.version, user_keys(&e.json)?)
                 };
                 if if_version.is_some_and(|v| v != old_version) {
                     return Err(StoreError::PreconditionFailed);
@@ -584,20 +691,19 @@ impl UserStore for MemoryStore {
                         t.user_names.insert(k, id.to_owned());
                     }
                 }
-                t.index_external_id(kind, &old_resource, id, false);
+                t.unindex_external_id(kind, old_external_id, id);
                 t.index_external_id(kind, &resource, id, true);
                 let version = old_version + 1;
-                let resource = Arc::new(resource);
                 t.users.insert(
                     id.to_owned(),
                     Entry {
-                        resource: Arc::clone(&resource),
+                        json: text.unwrap_or_else(|| Arc::from("")),
                         version,
                     },
                 );
                 Ok(SharedStored {
                     id: id.to_owned(),
-                    resource,
+                    resource: resource.into(),
                     version,
                 })
             }
@@ -653,12 +759,13 @@ impl UserStore for MemoryStore {
         }
         match kind {
             ResourceKind::User => {
-                let e = t.users.remove(id).expect("invariant: checked above");
+                let (user_name, external_id) = user_keys(&t.users[id].json)?;
+                t.users.remove(id);
                 t.order.get_mut()[slot(kind)] = None;
-                if let Some(k) = unique_key(kind, &e.resource) {
+                if let Some(k) = user_name {
                     t.user_names.remove(&k);
                 }
-                t.index_external_id(kind, &e.resource, id, false);
+                t.unindex_external_id(kind, external_id, id);
             }
             ResourceKind::Group => {
                 let g = t.groups.remove(id).expect("invariant: checked above");
@@ -684,16 +791,15 @@ impl UserStore for MemoryStore {
     }
 
     fn query(&self, ctx: &Ctx, kind: ResourceKind, query: &Query) -> StoreResult<Page> {
-        self.query_with(ctx, kind, query, |t, id, members| match kind {
-            ResourceKind::User => {
-                let e = &t.users[id];
-                Stored {
-                    id: id.to_owned(),
-                    resource: Value::clone(&e.resource),
-                    version: e.version,
-                }
-            }
-            ResourceKind::Group => t.groups[id].materialize(id, members),
+        let page = self.query_with(ctx, kind, query)?;
+        Ok(Page {
+            resources: page
+                .resources
+                .into_iter()
+                .map(Stored::try_from)
+                .collect::<StoreResult<_>>()?,
+            total_results: page.total_results,
+            next_cursor: page.next_cursor,
         })
     }
 
@@ -730,28 +836,7 @@ impl UserStore for MemoryStore {
         kind: ResourceKind,
         query: &Query,
     ) -> StoreResult<Page<SharedStored>> {
-        self.query_with(ctx, kind, query, |t, id, members| match kind {
-            ResourceKind::User => {
-                let e = &t.users[id];
-                SharedStored {
-                    id: id.to_owned(),
-                    resource: Arc::clone(&e.resource),
-                    version: e.version,
-                }
-            }
-            ResourceKind::Group => {
-                let g = &t.groups[id];
-                if members == Members::Exclude || g.members.is_empty() {
-                    SharedStored {
-                        id: id.to_owned(),
-                        resource: Arc::clone(&g.resource),
-                        version: g.version,
-                    }
-                } else {
-                    g.materialize(id, members).into()
-                }
-            }
-        })
+        self.query_with(ctx, kind, query)
     }
 
     fn modify_members(

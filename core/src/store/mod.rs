@@ -42,6 +42,7 @@
 //! any store.
 
 mod memory;
+mod shared;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
@@ -55,6 +56,8 @@ use crate::filter::{AttrPath, Filter};
 use crate::schema::{ResourceKind, ResourceSchema};
 
 pub use memory::MemoryStore;
+pub use shared::SharedJson;
+pub(crate) use shared::raw_members;
 
 /// The context of every store call.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -96,8 +99,9 @@ pub struct Stored {
 pub struct SharedStored {
     /// The resource id.
     pub id: String,
-    /// The resource JSON (canonical form), possibly also held by the store.
-    pub resource: Arc<Value>,
+    /// The resource JSON (canonical form), possibly also held by the store:
+    /// a tree, or the JSON text the store keeps.
+    pub resource: SharedJson,
     /// The version the store assigned.
     pub version: u64,
 }
@@ -106,21 +110,23 @@ impl From<Stored> for SharedStored {
     fn from(s: Stored) -> Self {
         Self {
             id: s.id,
-            resource: Arc::new(s.resource),
+            resource: SharedJson::from(s.resource),
             version: s.version,
         }
     }
 }
 
 /// An owned copy: the resource is moved out when no one else holds it, copied
-/// otherwise (a store that shares keeps its own reference).
-impl From<SharedStored> for Stored {
-    fn from(s: SharedStored) -> Self {
-        Self {
+/// or parsed otherwise (a store that shares keeps its own reference). Fails
+/// only when the store's JSON text does not parse.
+impl TryFrom<SharedStored> for Stored {
+    type Error = StoreError;
+    fn try_from(s: SharedStored) -> StoreResult<Self> {
+        Ok(Self {
             id: s.id,
-            resource: Arc::unwrap_or_clone(s.resource),
+            resource: s.resource.into_value()?,
             version: s.version,
-        }
+        })
     }
 }
 
@@ -472,10 +478,11 @@ pub trait UserStore: Send + Sync + 'static {
         members: Members,
     ) -> StoreResult<Option<Stored>>;
 
-    /// [`UserStore::get`] for a store that keeps resources behind an `Arc`: it
-    /// may hand out a reference instead of a copy (the engine renders single
-    /// reads from it without copying). The default calls `get`; implement it
-    /// only if the store can share. Same semantics as `get`.
+    /// [`UserStore::get`] for a store that keeps resources behind an `Arc` or as
+    /// JSON text: it may hand out a reference instead of a copy, or the text
+    /// instead of a parsed tree ([`SharedJson`]); the engine renders reads from
+    /// either without copying. The default calls `get`; implement it only if
+    /// the store can share. Same semantics as `get`.
     fn get_shared(
         &self,
         ctx: &Ctx,

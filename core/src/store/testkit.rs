@@ -20,8 +20,8 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::{
-    Ctx, Member, MemberChange, Members, PageRequest, Query, SharedStored, Sort, StoreError,
-    UserStore,
+    Ctx, Member, MemberChange, Members, PageRequest, Query, SharedJson, SharedStored, Sort,
+    StoreError, UserStore,
 };
 use crate::filter::AttrPath;
 use crate::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, Registry, ResourceKind, USER_SCHEMA};
@@ -1358,7 +1358,7 @@ pub fn shared_reads_agree(store: &dyn UserStore) {
             let owned = store.get(&c, kind, id, members).expect("get");
             let shared = store.get_shared(&c, kind, id, members).expect("get_shared");
             assert_eq!(
-                shared.map(|s| (s.id, Value::clone(&s.resource), s.version)),
+                shared.map(|s| (s.id, tree(&s.resource), s.version)),
                 owned.map(|s| (s.id, s.resource, s.version)),
                 "get_shared({id}, {members:?}) differs from get"
             );
@@ -1403,7 +1403,7 @@ pub fn shared_reads_agree(store: &dyn UserStore) {
                 let shared: Vec<(String, Value, u64)> = shared
                     .resources
                     .into_iter()
-                    .map(|s| (s.id, Value::clone(&s.resource), s.version))
+                    .map(|s| (s.id, tree(&s.resource), s.version))
                     .collect();
                 let owned: Vec<(String, Value, u64)> = owned
                     .resources
@@ -1429,7 +1429,7 @@ pub fn shared_reads_agree(store: &dyn UserStore) {
         .get_shared(&c, ResourceKind::User, "u1", Members::Include)
         .expect("get_shared")
         .expect("u1");
-    let snapshot = Value::clone(&before.resource);
+    let snapshot = tree(&before.resource);
     let change = MemberChange {
         remove: vec!["u1".into()],
         last_modified: "2030-01-01T00:00:00.000Z".into(),
@@ -1448,13 +1448,29 @@ pub fn shared_reads_agree(store: &dyn UserStore) {
         )
         .expect("replace");
     assert_eq!(
-        *before.resource, snapshot,
+        tree(&before.resource),
+        snapshot,
         "a shared group changed under its reader"
     );
     assert_eq!(
-        user_before.resource["userName"], "alice",
+        tree(&user_before.resource)["userName"],
+        "alice",
         "a shared user changed under its reader"
     );
+}
+
+/// The tree of a shared resource. Text must parse, and be exactly what
+/// `serde_json` writes for that tree (the engine copies it into responses).
+fn tree(shared: &SharedJson) -> Value {
+    let tree = Value::clone(&shared.tree().expect("the shared JSON text parses"));
+    if let Some(text) = shared.as_text() {
+        assert_eq!(
+            text,
+            serde_json::to_string(&tree).expect("serialise"),
+            "shared JSON text is serde_json's compact form of the resource"
+        );
+    }
+    tree
 }
 
 /// `create_shared` and `replace_shared` behave as `create` and `replace`:
@@ -1469,7 +1485,7 @@ pub fn shared_writes_agree(store: &dyn UserStore) {
             .expect("present");
         assert_eq!(
             (&got.id, &got.resource, got.version),
-            (&s.id, &*s.resource, s.version),
+            (&s.id, &tree(&s.resource), s.version),
             "a shared write answers what get reads"
         );
     };
@@ -1492,7 +1508,10 @@ pub fn shared_writes_agree(store: &dyn UserStore) {
         .create_shared(&c, ResourceKind::Group, group("g1", "Staff", &["u1"]))
         .expect("create_shared group");
     same(ResourceKind::Group, &g);
-    assert_eq!(member_ids(&g.resource), BTreeSet::from(["u1".to_owned()]));
+    assert_eq!(
+        member_ids(&tree(&g.resource)),
+        BTreeSet::from(["u1".to_owned()])
+    );
 
     let r = store
         .replace_shared(
@@ -1505,7 +1524,11 @@ pub fn shared_writes_agree(store: &dyn UserStore) {
         .expect("replace_shared");
     assert!(r.version != u1.version, "a replace gives a new version");
     same(ResourceKind::User, &r);
-    assert_eq!(u1.resource["active"], json!(true), "handed out: a snapshot");
+    assert_eq!(
+        tree(&u1.resource)["active"],
+        json!(true),
+        "handed out: a snapshot"
+    );
     assert!(matches!(
         store.replace_shared(
             &c,
@@ -1547,7 +1570,7 @@ pub fn shared_writes_agree(store: &dyn UserStore) {
         .expect("replace_shared group");
     same(ResourceKind::Group, &rg);
     assert_eq!(
-        member_ids(&rg.resource),
+        member_ids(&tree(&rg.resource)),
         BTreeSet::from(["u1".to_owned(), "u2".to_owned()])
     );
 }
