@@ -21,8 +21,7 @@
 
 use std::borrow::Cow;
 
-use serde::ser::{Error as _, Serialize, SerializeMap, SerializeSeq, Serializer};
-use serde_json::value::RawValue;
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 
 use crate::schema::{Attribute, ResourceSchema, Returned};
@@ -31,23 +30,32 @@ use crate::store::{SharedJson, raw_members};
 /// The top-level members of a stored object: from a tree, or raw from text.
 enum Fields<'a> {
     Tree(&'a Map<String, Value>),
-    Raw(Vec<(&'a str, &'a RawValue)>),
+    Raw(Vec<(&'a str, &'a str)>),
 }
 
-/// One member's value: a tree or its raw JSON text.
+/// One member's value: a tree, or its JSON text (valid JSON: the store's
+/// index or a scan found it).
 #[derive(Clone, Copy)]
 enum Field<'a> {
     Tree(&'a Value),
-    Raw(&'a RawValue),
+    Raw(&'a str),
 }
 
 impl<'a> Fields<'a> {
-    fn of(v: &'a Value) -> Option<Self> {
-        v.as_object().map(Fields::Tree)
+    /// The members of a shared resource: from the text's index, by scanning
+    /// text without one, or from the tree.
+    fn of_shared(resource: &'a SharedJson) -> Option<Self> {
+        if let Some(members) = resource.raw_members() {
+            return Some(Fields::Raw(members.collect()));
+        }
+        match resource.as_text() {
+            Some(text) => Fields::of_raw(text),
+            None => resource.as_tree()?.as_object().map(Fields::Tree),
+        }
     }
 
     fn of_raw(text: &'a str) -> Option<Self> {
-        raw_members(text).map(Fields::Raw)
+        raw_members(text).map(|m| Fields::Raw(m.into_iter().map(|(k, v)| (k, v.get())).collect()))
     }
 
     fn iter(&self) -> FieldIter<'a, '_> {
@@ -75,7 +83,7 @@ impl<'a> Fields<'a> {
 /// The members of [`Fields`] in order.
 enum FieldIter<'a, 'f> {
     Tree(serde_json::map::Iter<'a>),
-    Raw(std::slice::Iter<'f, (&'a str, &'a RawValue)>),
+    Raw(std::slice::Iter<'f, (&'a str, &'a str)>),
 }
 
 impl<'a> Iterator for FieldIter<'a, '_> {
@@ -93,22 +101,22 @@ impl<'a> Field<'a> {
     fn is_object(self) -> bool {
         match self {
             Field::Tree(v) => v.is_object(),
-            Field::Raw(r) => r.get().starts_with('{'),
+            Field::Raw(r) => r.starts_with('{'),
         }
     }
 
     fn is_array(self) -> bool {
         match self {
             Field::Tree(v) => v.is_array(),
-            Field::Raw(r) => r.get().starts_with('['),
+            Field::Raw(r) => r.starts_with('['),
         }
     }
 
     /// The members of an object value.
     fn fields(self) -> Option<Fields<'a>> {
         match self {
-            Field::Tree(v) => Fields::of(v),
-            Field::Raw(r) => Fields::of_raw(r.get()),
+            Field::Tree(v) => v.as_object().map(Fields::Tree),
+            Field::Raw(r) => Fields::of_raw(r),
         }
     }
 
@@ -116,17 +124,52 @@ impl<'a> Field<'a> {
     fn tree(self) -> serde_json::Result<Cow<'a, Value>> {
         match self {
             Field::Tree(v) => Ok(Cow::Borrowed(v)),
-            Field::Raw(r) => serde_json::from_str(r.get()).map(Cow::Owned),
+            Field::Raw(r) => serde_json::from_str(r).map(Cow::Owned),
+        }
+    }
+
+    /// Append the value's JSON: raw text verbatim.
+    fn write(self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        match self {
+            Field::Tree(v) => serde_json::to_writer(out, v),
+            Field::Raw(r) => {
+                out.extend_from_slice(r.as_bytes());
+                Ok(())
+            }
         }
     }
 }
 
-impl Serialize for Field<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Field::Tree(v) => v.serialize(s),
-            Field::Raw(r) => r.serialize(s),
+/// Writes a JSON object member by member into a buffer.
+struct ObjectWriter<'o> {
+    out: &'o mut Vec<u8>,
+    first: bool,
+}
+
+impl<'o> ObjectWriter<'o> {
+    fn new(out: &'o mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Self { out, first: true }
+    }
+
+    /// Starts a member: writes its key; the caller writes the value.
+    fn key(&mut self, k: &str) -> serde_json::Result<&mut Vec<u8>> {
+        if !self.first {
+            self.out.push(b',');
         }
+        self.first = false;
+        serde_json::to_writer(&mut *self.out, k)?;
+        self.out.push(b':');
+        Ok(self.out)
+    }
+
+    fn entry(&mut self, k: &str, v: &(impl Serialize + ?Sized)) -> serde_json::Result<()> {
+        let out = self.key(k)?;
+        serde_json::to_writer(out, v)
+    }
+
+    fn end(self) {
+        self.out.push(b'}');
     }
 }
 
@@ -180,10 +223,7 @@ impl<'a> ResourceView<'a> {
         base_url: &'a str,
         groups: Option<&'a Value>,
     ) -> Option<Self> {
-        let obj = match resource.as_text() {
-            Some(text) => Fields::of_raw(text)?,
-            None => Fields::of(resource.as_tree()?)?,
-        };
+        let obj = Fields::of_shared(resource)?;
         if !obj.contains_key("schemas") || !obj.contains_key("id") {
             return None;
         }
@@ -233,65 +273,89 @@ impl<'a> ResourceView<'a> {
     pub(crate) fn to_vec(&self) -> Option<Vec<u8>> {
         // Most resources are under 2 KB: one allocation, no regrowth.
         let mut out = Vec::with_capacity(2048);
-        serde_json::to_writer(&mut out, self).ok()?;
+        self.write(&mut out).ok()?;
         Some(out)
     }
-}
 
-impl Serialize for ResourceView<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(None)?;
+    /// Append the JSON text: stored members in their order, raw text copied
+    /// verbatim, the edited ones written here.
+    fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        let mut w = ObjectWriter::new(out);
         let mut groups_done = self.groups.is_none();
         for (k, v) in self.obj.iter() {
             match k {
                 crate::policy::INTERNAL_KEY => {}
                 _ if self.hidden.contains(&k) => {}
-                "schemas" => map.serialize_entry(k, &Schemas(self))?,
-                "id" => map.serialize_entry(k, self.id)?,
-                "meta" => map.serialize_entry(k, &Meta(self, v))?,
+                "schemas" => w.entry(k, &Schemas(self))?,
+                "id" => w.entry(k, self.id)?,
+                "meta" => self.write_meta(w.key(k)?, v)?,
                 "groups" if self.groups.is_some() => {
-                    map.serialize_entry(k, &self.groups)?;
+                    w.entry(k, &self.groups)?;
                     groups_done = true;
                 }
-                "members" if v.is_array() => {
-                    let v = v.tree().map_err(S::Error::custom)?;
-                    map.serialize_entry(k, &MembersView(self, &v))?
-                }
+                "members" if v.is_array() => w.entry(k, &MembersView(self, v.tree()?.as_ref()))?,
                 _ => match self.ext_hidden.iter().find(|(urn, _)| *urn == k) {
-                    Some((_, names)) => {
-                        let v = v.tree().map_err(S::Error::custom)?;
-                        map.serialize_entry(k, &Without(&v, names))?
-                    }
-                    None => map.serialize_entry(k, &v)?,
+                    Some((_, names)) => w.entry(k, &Without(v.tree()?.as_ref(), names))?,
+                    None => v.write(w.key(k)?)?,
                 },
             }
         }
         if !groups_done {
-            map.serialize_entry("groups", &self.groups)?;
+            w.entry("groups", &self.groups)?;
         }
-        map.end()
+        w.end();
+        Ok(())
+    }
+
+    /// `meta` with `resourceType`, `location` and `version` set (in place when
+    /// stored, else appended in that order).
+    fn write_meta(&self, out: &mut Vec<u8>, stored: Field<'_>) -> serde_json::Result<()> {
+        let set = [
+            ("resourceType", self.resource_type),
+            ("location", self.location),
+            ("version", self.version),
+        ];
+        let stored = stored
+            .fields()
+            .ok_or_else(|| serde::ser::Error::custom("meta is not an object"))?;
+        let mut w = ObjectWriter::new(out);
+        for (k, v) in stored.iter() {
+            match set.iter().find(|(name, _)| *name == k) {
+                Some((_, value)) => w.entry(k, value)?,
+                None => v.write(w.key(k)?)?,
+            }
+        }
+        for (name, value) in set {
+            if !stored.contains_key(name) {
+                w.entry(name, &value)?;
+            }
+        }
+        w.end();
+        Ok(())
     }
 }
 
 /// A list response: the `head` members (`schemas`, `totalResults`, …) then
-/// `Resources` holding the views.
+/// `Resources` holding the views; `None` as [`ResourceView::to_vec`].
 pub(crate) fn list_to_vec(
     head: &Map<String, Value>,
     views: &[ResourceView<'_>],
 ) -> Option<Vec<u8>> {
-    struct List<'v, 'a>(&'v Map<String, Value>, &'v [ResourceView<'a>]);
-    impl Serialize for List<'_, '_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let mut map = s.serialize_map(None)?;
-            for (k, v) in self.0 {
-                map.serialize_entry(k, v)?;
-            }
-            map.serialize_entry("Resources", self.1)?;
-            map.end()
-        }
-    }
     let mut out = Vec::with_capacity(256 + 2048 * views.len().min(100));
-    serde_json::to_writer(&mut out, &List(head, views)).ok()?;
+    let mut w = ObjectWriter::new(&mut out);
+    for (k, v) in head {
+        w.entry(k, v).ok()?;
+    }
+    let list = w.key("Resources").ok()?;
+    list.push(b'[');
+    for (i, view) in views.iter().enumerate() {
+        if i > 0 {
+            list.push(b',');
+        }
+        view.write(list).ok()?;
+    }
+    list.push(b']');
+    w.end();
     Some(out)
 }
 
@@ -309,38 +373,6 @@ impl Serialize for Schemas<'_, '_> {
             }
         }
         seq.end()
-    }
-}
-
-/// `meta` with `resourceType`, `location` and `version` set (in place when
-/// stored, else appended in that order).
-struct Meta<'v, 'a>(&'v ResourceView<'a>, Field<'a>);
-
-impl Serialize for Meta<'_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let view = self.0;
-        let set = [
-            ("resourceType", view.resource_type),
-            ("location", view.location),
-            ("version", view.version),
-        ];
-        let mut map = s.serialize_map(None)?;
-        let stored = self
-            .1
-            .fields()
-            .ok_or_else(|| S::Error::custom("meta does not parse"))?;
-        for (k, v) in stored.iter() {
-            match set.iter().find(|(name, _)| *name == k) {
-                Some((_, value)) => map.serialize_entry(k, value)?,
-                None => map.serialize_entry(k, &v)?,
-            }
-        }
-        for (name, value) in set {
-            if !stored.contains_key(name) {
-                map.serialize_entry(name, value)?;
-            }
-        }
-        map.end()
     }
 }
 

@@ -59,11 +59,11 @@ fn slot(kind: ResourceKind) -> usize {
     }
 }
 
-/// A user: its JSON text, behind an `Arc` so that a read can share it
-/// ([`UserStore::get_shared`]); a write replaces the `Arc`.
+/// A user: its indexed JSON text ([`SharedJson::text_of`]), shared with
+/// readers ([`UserStore::get_shared`]); a write replaces it.
 #[derive(Debug)]
 struct Entry {
-    json: Arc<str>,
+    json: SharedJson,
     version: u64,
 }
 
@@ -71,33 +71,28 @@ impl Entry {
     fn shared(&self, id: &str) -> SharedStored {
         SharedStored {
             id: id.to_owned(),
-            resource: SharedJson::from_text(Arc::clone(&self.json)),
+            resource: self.json.clone(),
             version: self.version,
         }
     }
-}
 
-/// A user's text: what [`SharedJson::from_text`] expects.
-fn to_text(resource: &Value) -> StoreResult<Arc<str>> {
-    serde_json::to_string(resource)
-        .map(Arc::from)
-        .map_err(StoreError::other)
+    fn text(&self) -> &str {
+        self.json.as_text().unwrap_or_default()
+    }
 }
 
 /// The index keys of a stored user (folded userName, externalId), read from its
-/// text without building the rest.
-fn user_keys(text: &str) -> StoreResult<(Option<String>, Option<String>)> {
-    #[derive(serde::Deserialize)]
-    struct Keys<'a> {
-        #[serde(rename = "userName", borrow)]
-        user_name: Option<Cow<'a, str>>,
-        #[serde(rename = "externalId", borrow)]
-        external_id: Option<Cow<'a, str>>,
-    }
-    let k: Keys<'_> = serde_json::from_str(text).map_err(StoreError::other)?;
+/// text without parsing the rest.
+fn user_keys(json: &SharedJson) -> StoreResult<(Option<String>, Option<String>)> {
+    let string = |k: &str| -> StoreResult<Option<String>> {
+        Ok(match json.member(k)? {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        })
+    };
     Ok((
-        k.user_name.map(|n| fold_case(&n)),
-        k.external_id.map(Cow::into_owned),
+        string("userName")?.map(|n| fold_case(&n)),
+        string("externalId")?,
     ))
 }
 
@@ -444,7 +439,7 @@ impl MemoryStore {
                     filter_names(f, &mut names);
                 }
                 let matches = |e: &Entry| -> StoreResult<bool> {
-                    Ok(query.filter.is_none() || query.matches(&parse_for(&e.json, &names)?))
+                    Ok(query.filter.is_none() || query.matches(&parse_for(e.text(), &names)?))
                 };
                 match &candidates {
                     Some(c) => {
@@ -553,7 +548,7 @@ impl UserStore for MemoryStore {
         let id = id_of(&resource)?;
         // Written before the lock is taken (and before any index changes).
         let text = match kind {
-            ResourceKind::User => Some(to_text(&resource)?),
+            ResourceKind::User => Some(SharedJson::text_of(&resource)?),
             ResourceKind::Group => None,
         };
         let mut tenants = self.tenants.write();
@@ -575,7 +570,7 @@ impl UserStore for MemoryStore {
                 t.users.insert(
                     id.clone(),
                     Entry {
-                        json: text.unwrap_or_else(|| Arc::from("")),
+                        json: text.unwrap_or_else(|| SharedJson::from_text("{}")),
                         version: 1,
                     },
                 );
@@ -663,7 +658,7 @@ impl UserStore for MemoryStore {
         if_version: Option<u64>,
     ) -> StoreResult<SharedStored> {
         let text = match kind {
-            ResourceKind::User => Some(to_text(&resource)?),
+            ResourceKind::User => Some(SharedJson::text_of(&resource)?),
             ResourceKind::Group => None,
         };
         let mut tenants = self.tenants.write();
@@ -697,7 +692,7 @@ impl UserStore for MemoryStore {
                 t.users.insert(
                     id.to_owned(),
                     Entry {
-                        json: text.unwrap_or_else(|| Arc::from("")),
+                        json: text.unwrap_or_else(|| SharedJson::from_text("{}")),
                         version,
                     },
                 );

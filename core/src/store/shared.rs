@@ -26,7 +26,48 @@ pub struct SharedJson(Repr);
 #[derive(Clone)]
 enum Repr {
     Tree(Arc<Value>),
-    Text(Arc<str>),
+    Text(Arc<Text>),
+}
+
+/// JSON text and where its top-level members are, so that a member is found
+/// (and a response written) without scanning the text.
+struct Text {
+    json: Box<str>,
+    /// Per top-level member: the byte ranges of its key (inside the quotes;
+    /// no escapes) and of its value. `None` when the text is not an object, a
+    /// key has an escape, or the text is over 4 GiB.
+    members: Option<Box<[[u32; 4]]>>,
+}
+
+impl Text {
+    fn new(json: Box<str>) -> Self {
+        let members = raw_members(&json).and_then(|m| {
+            let base = json.as_ptr() as usize;
+            m.iter()
+                .map(|(k, v)| {
+                    let (k0, v0) = (k.as_ptr() as usize - base, v.get().as_ptr() as usize - base);
+                    let span = [k0, k0 + k.len(), v0, v0 + v.get().len()];
+                    let mut out = [0u32; 4];
+                    for (o, x) in out.iter_mut().zip(span) {
+                        *o = u32::try_from(x).ok()?;
+                    }
+                    Some(out)
+                })
+                .collect()
+        });
+        Self { json, members }
+    }
+
+    /// The top-level members as (key, raw value text), when indexed.
+    fn members(&self) -> Option<impl Iterator<Item = (&str, &str)>> {
+        let at = |a: u32, b: u32| self.json.get(a as usize..b as usize).unwrap_or_default();
+        Some(
+            self.members
+                .as_deref()?
+                .iter()
+                .map(move |[k0, k1, v0, v1]| (at(*k0, *k1), at(*v0, *v1))),
+        )
+    }
 }
 
 impl SharedJson {
@@ -41,14 +82,72 @@ impl SharedJson {
     /// that form (a store that keeps JSON in another form hands out a tree).
     /// Text that does not parse makes the request that reads it fail with a
     /// store error (500), never a panic.
-    pub fn from_text(text: impl Into<Arc<str>>) -> Self {
-        Self(Repr::Text(text.into()))
+    /// The text is scanned once, to find its top-level members.
+    pub fn from_text(text: impl Into<Box<str>>) -> Self {
+        Self(Repr::Text(Arc::new(Text::new(text.into()))))
+    }
+
+    /// The compact JSON text of `value` (what `serde_json::to_string` writes),
+    /// written and indexed in one pass: how a store that keeps text makes it.
+    pub fn text_of(value: &Value) -> StoreResult<Self> {
+        let Some(obj) = value.as_object() else {
+            return serde_json::to_string(value)
+                .map(Self::from_text)
+                .map_err(StoreError::other);
+        };
+        let mut out: Vec<u8> = Vec::with_capacity(1024);
+        let mut members = Vec::with_capacity(obj.len());
+        let mut indexed = true;
+        out.push(b'{');
+        for (i, (k, v)) in obj.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let plain = !k.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20);
+            indexed &= plain;
+            let k0 = out.len() + 1;
+            serde_json::to_writer(&mut out, k).map_err(StoreError::other)?;
+            let k1 = out.len() - 1;
+            out.push(b':');
+            let v0 = out.len();
+            serde_json::to_writer(&mut out, v).map_err(StoreError::other)?;
+            members.push([k0, k1, v0, out.len()]);
+        }
+        out.push(b'}');
+        let members = if indexed {
+            members
+                .into_iter()
+                .map(|m| {
+                    let mut o = [0u32; 4];
+                    for (o, x) in o.iter_mut().zip(m) {
+                        *o = u32::try_from(x).ok()?;
+                    }
+                    Some(o)
+                })
+                .collect()
+        } else {
+            None
+        };
+        let json = String::from_utf8(out).map_err(StoreError::other)?;
+        Ok(Self(Repr::Text(Arc::new(Text {
+            json: json.into_boxed_str(),
+            members,
+        }))))
     }
 
     /// The JSON text, when this is text.
     pub fn as_text(&self) -> Option<&str> {
         match &self.0 {
-            Repr::Text(t) => Some(t),
+            Repr::Text(t) => Some(&t.json),
+            Repr::Tree(_) => None,
+        }
+    }
+
+    /// The top-level members of text as (key, raw value text), without
+    /// scanning; `None` for a tree or text that is not indexed.
+    pub(crate) fn raw_members(&self) -> Option<impl Iterator<Item = (&str, &str)>> {
+        match &self.0 {
+            Repr::Text(t) => t.members(),
             Repr::Tree(_) => None,
         }
     }
@@ -65,7 +164,7 @@ impl SharedJson {
     pub fn tree(&self) -> StoreResult<Arc<Value>> {
         match &self.0 {
             Repr::Tree(v) => Ok(Arc::clone(v)),
-            Repr::Text(t) => parse(t).map(Arc::new),
+            Repr::Text(t) => parse(&t.json).map(Arc::new),
         }
     }
 
@@ -74,7 +173,7 @@ impl SharedJson {
     pub fn into_value(self) -> StoreResult<Value> {
         match self.0 {
             Repr::Tree(v) => Ok(Arc::unwrap_or_clone(v)),
-            Repr::Text(t) => parse(&t),
+            Repr::Text(t) => parse(&t.json),
         }
     }
 
@@ -83,10 +182,16 @@ impl SharedJson {
     pub fn member(&self, key: &str) -> StoreResult<Option<Value>> {
         match &self.0 {
             Repr::Tree(v) => Ok(v.get(key).cloned()),
-            Repr::Text(t) => {
-                let mut de = serde_json::Deserializer::from_str(t);
-                de.deserialize_any(MemberVisitor(key)).map_err(unreadable)
-            }
+            Repr::Text(t) => match t.members() {
+                Some(mut members) => match members.find(|(k, _)| *k == key) {
+                    Some((_, raw)) => parse(raw).map(Some),
+                    None => Ok(None),
+                },
+                None => {
+                    let mut de = serde_json::Deserializer::from_str(&t.json);
+                    de.deserialize_any(MemberVisitor(key)).map_err(unreadable)
+                }
+            },
         }
     }
 }
@@ -115,7 +220,7 @@ impl fmt::Debug for SharedJson {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             Repr::Tree(v) => fmt::Debug::fmt(v, f),
-            Repr::Text(t) => f.debug_tuple("Text").field(t).finish(),
+            Repr::Text(t) => f.debug_tuple("Text").field(&t.json).finish(),
         }
     }
 }
@@ -125,7 +230,7 @@ impl fmt::Debug for SharedJson {
 impl PartialEq for SharedJson {
     fn eq(&self, other: &Self) -> bool {
         match (&self.0, &other.0) {
-            (Repr::Text(a), Repr::Text(b)) if a == b => true,
+            (Repr::Text(a), Repr::Text(b)) if a.json == b.json => true,
             _ => match (self.tree(), other.tree()) {
                 (Ok(a), Ok(b)) => a == b,
                 _ => false,
@@ -226,6 +331,55 @@ mod tests {
         );
         assert_eq!(text.member("missing").unwrap(), None);
         assert!(text.as_text().is_some() && tree.as_text().is_none());
+    }
+
+    #[test]
+    fn text_of_writes_serde_json_compact_form_and_indexes_it() {
+        let values = [
+            json!({"schemas": ["a"], "id": "1", "name": {"givenName": "é\u{1}\"x"}, "n": -2.5e10}),
+            json!({"we\"ird": 1, "b": [true, null]}),
+            json!({}),
+            json!([1, 2]),
+            json!("text"),
+        ];
+        for v in values {
+            let t = SharedJson::text_of(&v).expect("text");
+            assert_eq!(
+                t.as_text(),
+                Some(serde_json::to_string(&v).expect("json").as_str())
+            );
+            assert_eq!(*t.tree().expect("tree"), v);
+            match v.as_object() {
+                Some(obj) if !obj.keys().any(|k| k.contains('"')) => {
+                    let got: Vec<(String, Value)> = t
+                        .raw_members()
+                        .expect("indexed")
+                        .map(|(k, raw)| (k.to_owned(), serde_json::from_str(raw).expect("raw")))
+                        .collect();
+                    let want: Vec<(String, Value)> =
+                        obj.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                    assert_eq!(got, want);
+                    for (k, v) in obj {
+                        assert_eq!(t.member(k).expect("member").as_ref(), Some(v));
+                    }
+                }
+                // An escaped key, or not an object: no index; lookups scan.
+                _ => {
+                    assert!(t.raw_members().is_none());
+                    if let Some(obj) = v.as_object() {
+                        for (k, v) in obj {
+                            assert_eq!(t.member(k).expect("member").as_ref(), Some(v));
+                        }
+                    }
+                }
+            }
+            // from_text finds the same members as text_of wrote.
+            let scanned = SharedJson::from_text(t.as_text().expect("text"));
+            assert_eq!(
+                scanned.raw_members().map(Iterator::collect::<Vec<_>>),
+                t.raw_members().map(Iterator::collect::<Vec<_>>)
+            );
+        }
     }
 
     #[test]
