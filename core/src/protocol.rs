@@ -166,6 +166,30 @@ fn status_of(e: &StoreError) -> &'static str {
 
 /// The one place a [`StoreError`] becomes a [`ScimError`]. Failures are logged
 /// with their cause; the client gets a generic detail.
+/// Whether the response view can write a resource under this projection: the
+/// default one, or one whose `excludedAttributes` names only whole core
+/// attributes (the view then declines any resource that has one of them; a
+/// Group read without its members, a User without `groups`, is written as
+/// with the default projection). The canonical names excluded, or `None`.
+fn view_exclusions<'r>(rs: &'r ResourceSchema, proj: &Projection) -> Option<Vec<&'r str>> {
+    if !proj.attributes.is_empty() || crate::view::disabled() {
+        return None;
+    }
+    proj.excluded
+        .iter()
+        .map(|p| {
+            let core = p
+                .uri
+                .as_deref()
+                .is_none_or(|u| u.eq_ignore_ascii_case(&rs.core.id));
+            if !core || p.sub_attr.is_some() {
+                return None;
+            }
+            rs.core_attribute(&p.name).map(|a| a.name.as_str())
+        })
+        .collect()
+}
+
 /// The tree of a stored resource (parsed when the store shared JSON text).
 fn tree_of(ctx: &Ctx, kind: ResourceKind, s: &SharedStored) -> Result<Arc<Value>> {
     s.resource
@@ -902,8 +926,8 @@ impl ScimServer {
         shared: SharedStored,
         proj: &Projection,
     ) -> Result<Reply> {
-        if proj.attributes.is_empty() && proj.excluded.is_empty() && !crate::view::disabled() {
-            let rs = self.schema(kind);
+        let rs = self.schema(kind);
+        if let Some(excluded) = view_exclusions(rs, proj) {
             let groups = if kind == ResourceKind::User && proj.wants(rs, "groups") {
                 self.user_groups(call, ctx, &shared.id)
             } else {
@@ -920,6 +944,7 @@ impl ScimServer {
                 kind.as_str(),
                 &call.base_url,
                 groups.as_ref(),
+                &excluded,
             );
             if let Some(body) = view.and_then(|v| v.to_vec()) {
                 let mut r = Reply::raw_json(status, body).header(header::ETAG, tag);
@@ -1327,8 +1352,8 @@ impl ScimServer {
         let q = self.build_query(kind, &params, &proj)?;
         let page = self.run_query_shared(ctx, kind, &q)?;
         let total_results = page.total_results;
-        if proj.attributes.is_empty() && proj.excluded.is_empty() && !crate::view::disabled() {
-            if let Some(body) = self.list_view(call, ctx, kind, &page, &q.page) {
+        if let Some(excluded) = view_exclusions(rs, &proj) {
+            if let Some(body) = self.list_view(call, ctx, kind, &page, &q.page, &proj, &excluded) {
                 return Ok(Reply::raw_json(200, body));
             }
         }
@@ -1346,9 +1371,11 @@ impl ScimServer {
         ))
     }
 
-    /// The list response with the default projection, each resource written by
-    /// a [`ResourceView`](crate::view::ResourceView) (no edited copies), or
+    /// The list response with the default projection (or one that only
+    /// excludes absent attributes, [`view_exclusions`]), each resource written
+    /// by a [`ResourceView`](crate::view::ResourceView) (no edited copies), or
     /// `None` if one of them needs the general renderer.
+    #[allow(clippy::too_many_arguments)]
     fn list_view(
         &self,
         call: &Call<'_>,
@@ -1356,9 +1383,11 @@ impl ScimServer {
         kind: ResourceKind,
         page: &Page<SharedStored>,
         request: &PageRequest,
+        proj: &Projection,
+        excluded: &[&str],
     ) -> Option<Vec<u8>> {
         let rs = self.schema(kind);
-        let wants_groups = kind == ResourceKind::User && Projection::default().wants(rs, "groups");
+        let wants_groups = kind == ResourceKind::User && proj.wants(rs, "groups");
         let extras: Vec<(String, String, Option<Value>)> = page
             .resources
             .iter()
@@ -1385,6 +1414,7 @@ impl ScimServer {
                     kind.as_str(),
                     &call.base_url,
                     groups.as_ref(),
+                    excluded,
                 )
             })
             .collect::<Option<Vec<_>>>()?;

@@ -211,7 +211,8 @@ impl<'a> ResourceView<'a> {
     /// A view of `resource`, or `None` if only the general renderer renders it
     /// exactly (not an object; no `schemas`, `id` or a `meta` object; an
     /// attribute with `returned: never` sub-attributes in the schema; text
-    /// with an escaped top-level key).
+    /// with an escaped top-level key; one of the `excluded` attributes —
+    /// `excludedAttributes`, which the view does not apply — is present).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         rs: &'a ResourceSchema,
@@ -222,9 +223,13 @@ impl<'a> ResourceView<'a> {
         resource_type: &'a str,
         base_url: &'a str,
         groups: Option<&'a Value>,
+        excluded: &[&str],
     ) -> Option<Self> {
         let obj = Fields::of_shared(resource)?;
         if !obj.contains_key("schemas") || !obj.contains_key("id") {
+            return None;
+        }
+        if excluded.iter().any(|k| obj.contains_key(k)) {
             return None;
         }
         if !obj.get("meta").is_some_and(Field::is_object) {
@@ -543,6 +548,7 @@ mod tests {
                 "User",
                 "https://h",
                 None,
+                &[],
             )
             .expect("a view")
             .to_vec()
@@ -557,11 +563,11 @@ mod tests {
         // An escaped top-level key: declined (the general renderer parses it).
         let escaped =
             SharedJson::from_text(r#"{"schemas":[],"id":"1","user\u004eame":"x","meta":{}}"#);
-        assert!(ResourceView::new(rs, &escaped, "1", "l", "v", "User", "b", None).is_none());
+        assert!(ResourceView::new(rs, &escaped, "1", "l", "v", "User", "b", None, &[]).is_none());
         // A `meta` that does not parse: no body from the view.
         let bad_meta = SharedJson::from_text(r#"{"schemas":[],"id":"1","meta":{"a":tru}}"#);
         assert!(
-            ResourceView::new(rs, &bad_meta, "1", "l", "v", "User", "b", None)
+            ResourceView::new(rs, &bad_meta, "1", "l", "v", "User", "b", None, &[])
                 .is_none_or(|view| view.to_vec().is_none())
         );
     }
@@ -636,6 +642,16 @@ mod tests {
                 "/scim/v2/Users?cursor&count=1".to_owned(),
                 "/scim/v2/Groups?count=0".to_owned(),
                 "/scim/v2/Users?excludedAttributes=emails".to_owned(),
+                "/scim/v2/Groups?excludedAttributes=members".to_owned(),
+                "/scim/v2/Groups?excludedAttributes=displayName,members".to_owned(),
+                "/scim/v2/Users?excludedAttributes=groups".to_owned(),
+                format!("/scim/v2/Users/{alice}?excludedAttributes=groups,nickName"),
+                format!(
+                    "/scim/v2/Groups/{inner}?excludedAttributes=urn:ietf:params:scim:schemas:core:2.0:Group:members"
+                ),
+                format!(
+                    "/scim/v2/Groups?filter=id%20eq%20%22{outer}%22%20and%20members%5Bvalue%20eq%20%22{bob}%22%5D&excludedAttributes=members"
+                ),
             ];
             for path in &paths {
                 let fast = call(&s, "GET", path, None);

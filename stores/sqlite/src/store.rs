@@ -13,8 +13,8 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_iter};
 use scimkit::ResourceKind;
 use scimkit::store::{
-    Ctx, GroupRef, Member, MemberChange, Members, Page, PageRequest, Query, StoreError,
-    StoreResult, Stored, UserStore, fold_case,
+    Ctx, GroupRef, Member, MemberChange, Members, Page, PageRequest, Query, SharedJson,
+    SharedStored, StoreError, StoreResult, Stored, UserStore, fold_case,
 };
 use serde_json::Value;
 
@@ -313,6 +313,48 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         self.writer.write(f)
+    }
+
+    /// A query in one read transaction: `from_sql` turns the rows of a query
+    /// answered in SQL into the page, `from_rust` converts the page of one
+    /// evaluated here.
+    fn query_in<T>(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        q: &Query,
+        from_sql: impl FnOnce(&Connection, SqlPage) -> StoreResult<Page<T>>,
+        from_rust: impl FnOnce(Page) -> Page<T>,
+    ) -> StoreResult<Page<T>> {
+        let tenant = ctx.tenant.as_str();
+        let t = Translator::new(kind, q.schema(), tenant);
+        let fp = cursor::fingerprint(kind, q);
+        // `Some(cond)`: the whole filter in SQL (`cond` None without a filter).
+        let exact: Option<Option<Cond>> = match &q.filter {
+            None => Some(None),
+            Some(f) => t.exact(f).map(Some),
+        };
+        // `Some(col)`: the sort in SQL (`col` None without a sort: by id).
+        let sort: Option<Option<(&'static str, bool)>> = match &q.sort {
+            None => Some(None),
+            Some(s) => t.sort_column(s).map(|c| Some((c, s.descending))),
+        };
+        self.read(|conn| {
+            let tx = conn.unchecked_transaction().map_err(store_error)?;
+            match (exact, sort) {
+                (Some(cond), Some(sort)) => {
+                    let page = query_sql(&tx, tenant, kind, q, cond, sort, fp)?;
+                    from_sql(&tx, page)
+                }
+                (Some(cond), None) => {
+                    query_rust(&tx, tenant, kind, q, cond, true, fp).map(from_rust)
+                }
+                (None, _) => {
+                    let narrow = q.filter.as_ref().and_then(|f| t.narrow(f));
+                    query_rust(&tx, tenant, kind, q, narrow, false, fp).map(from_rust)
+                }
+            }
+        })
     }
 
     /// Run `f` on a reader connection (the writer for an in-memory store).
@@ -643,6 +685,15 @@ impl RawRow {
             ..Self::read(r)?
         })
     }
+
+    /// A user row shared as its JSON text (see [`SqlPage::shared`]).
+    fn shared(self) -> StoreResult<SharedStored> {
+        Ok(SharedStored {
+            id: self.id,
+            resource: SharedJson::from_text(self.json),
+            version: version(self.version)?,
+        })
+    }
 }
 
 impl Hit {
@@ -718,6 +769,48 @@ fn keyset(sort: Option<(&str, bool)>, key: &SqlValue, id: &str) -> Cond {
 }
 
 /// A query entirely in SQL: filter, count, order and page.
+/// A page answered in SQL, its rows as read.
+struct SqlPage {
+    rows: Vec<RawRow>,
+    total: usize,
+    next_cursor: Option<String>,
+}
+
+impl SqlPage {
+    /// The resources, parsed (with a group's members as asked).
+    fn finish(
+        self,
+        conn: &Connection,
+        tenant: &str,
+        kind: ResourceKind,
+        members: Members,
+    ) -> StoreResult<Page> {
+        let mut resources = Vec::with_capacity(self.rows.len());
+        for row in self.rows {
+            resources.push(Hit::new(row)?.finish(conn, tenant, kind, members)?);
+        }
+        Ok(Page {
+            resources,
+            total_results: self.total,
+            next_cursor: self.next_cursor,
+        })
+    }
+
+    /// The resources as the stored text (users: their JSON is serde_json's,
+    /// never edited in SQL).
+    fn shared(self) -> StoreResult<Page<SharedStored>> {
+        let mut resources = Vec::with_capacity(self.rows.len());
+        for row in self.rows {
+            resources.push(row.shared()?);
+        }
+        Ok(Page {
+            resources,
+            total_results: self.total,
+            next_cursor: self.next_cursor,
+        })
+    }
+}
+
 fn query_sql(
     conn: &Connection,
     tenant: &str,
@@ -726,7 +819,7 @@ fn query_sql(
     cond: Option<Cond>,
     sort: Option<(&'static str, bool)>,
     fp: u64,
-) -> StoreResult<Page> {
+) -> StoreResult<SqlPage> {
     let table = table(kind);
     let mut where_sql = String::from("t.tenant = ?");
     let mut params = vec![SqlValue::Text(tenant.to_owned())];
@@ -812,13 +905,9 @@ fn query_sql(
             usize::try_from(n).map_err(StoreError::other)?
         }
     };
-    let mut resources = Vec::with_capacity(rows.len());
-    for row in rows {
-        resources.push(Hit::new(row)?.finish(conn, tenant, kind, q.members)?);
-    }
-    Ok(Page {
-        resources,
-        total_results: total,
+    Ok(SqlPage {
+        rows,
+        total,
         next_cursor,
     })
 }
@@ -1157,28 +1246,52 @@ impl UserStore for SqliteStore {
 
     fn query(&self, ctx: &Ctx, kind: ResourceKind, q: &Query) -> StoreResult<Page> {
         let tenant = ctx.tenant.as_str();
-        let t = Translator::new(kind, q.schema(), tenant);
-        let fp = cursor::fingerprint(kind, q);
-        // `Some(cond)`: the whole filter in SQL (`cond` None without a filter).
-        let exact: Option<Option<Cond>> = match &q.filter {
-            None => Some(None),
-            Some(f) => t.exact(f).map(Some),
-        };
-        // `Some(col)`: the sort in SQL (`col` None without a sort: by id).
-        let sort: Option<Option<(&'static str, bool)>> = match &q.sort {
-            None => Some(None),
-            Some(s) => t.sort_column(s).map(|c| Some((c, s.descending))),
-        };
+        self.query_in(
+            ctx,
+            kind,
+            q,
+            |conn, page| page.finish(conn, tenant, kind, q.members),
+            |page| page,
+        )
+    }
+
+    /// Users come back as their stored JSON text when the query runs in SQL
+    /// (the engine writes responses from the text without parsing it); groups
+    /// and queries evaluated here come back parsed.
+    fn query_shared(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        q: &Query,
+    ) -> StoreResult<Page<SharedStored>> {
+        match kind {
+            ResourceKind::User => self.query_in(ctx, kind, q, |_, page| page.shared(), Page::from),
+            ResourceKind::Group => self.query(ctx, kind, q).map(Page::from),
+        }
+    }
+
+    /// A user is shared as its stored JSON text; a group is read with `get`.
+    fn get_shared(
+        &self,
+        ctx: &Ctx,
+        kind: ResourceKind,
+        id: &str,
+        members: Members,
+    ) -> StoreResult<Option<SharedStored>> {
+        if kind == ResourceKind::Group {
+            return Ok(self.get(ctx, kind, id, members)?.map(SharedStored::from));
+        }
         self.read(|conn| {
-            let tx = conn.unchecked_transaction().map_err(store_error)?;
-            match (exact, sort) {
-                (Some(cond), Some(sort)) => query_sql(&tx, tenant, kind, q, cond, sort, fp),
-                (Some(cond), None) => query_rust(&tx, tenant, kind, q, cond, true, fp),
-                (None, _) => {
-                    let narrow = q.filter.as_ref().and_then(|f| t.narrow(f));
-                    query_rust(&tx, tenant, kind, q, narrow, false, fp)
-                }
-            }
+            conn.prepare_cached(
+                "SELECT pk, id, version, resource FROM users WHERE tenant = ?1 AND id = ?2",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![ctx.tenant, id], RawRow::read)
+                    .optional()
+            })
+            .map_err(store_error)?
+            .map(RawRow::shared)
+            .transpose()
         })
     }
 
