@@ -174,7 +174,8 @@ def bench(args: argparse.Namespace, scratch: Path) -> dict[str, dict[str, list[d
     servers = [
         Server("scimkit", "apps:make_scimkit()", args, scratch),
         Server("scim2-server", "apps:make_scim2()", args, scratch),
-        # A constant answer: what gunicorn and wrk leave for any app (GET mix only).
+        # A constant answer: what gunicorn and wrk leave for any app, per mix
+        # (the POST mix sends its bodies to it too).
         Server("ceiling", "apps:make_constant()", args, scratch),
     ]
     try:
@@ -189,8 +190,6 @@ def bench(args: argparse.Namespace, scratch: Path) -> dict[str, dict[str, list[d
         for mix in MIXES:
             for round_no in range(args.rounds):
                 for srv in servers:
-                    if srv.name == "ceiling" and mix != "get":
-                        continue
                     r = wrk(
                         srv.port,
                         mix,
@@ -247,11 +246,15 @@ def main() -> None:
     )
     print(
         "| request | scimkit req/s | scim2-server req/s | ratio "
-        "| scimkit p50 / p99 ms | scim2-server p50 / p99 ms |"
+        "| scimkit p50 / p99 ms | scim2-server p50 / p99 ms "
+        "| ceiling req/s (best round) | ceiling / scim2-server |"
     )
-    print("|---|---:|---:|---:|---:|---:|")
-    ceiling = median([r["rps"] for r in results["ceiling"]["get"]])
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for mix in MIXES:
+        # The best round: the constant app's rate is bimodal on this machine
+        # (rounds at ~3 000 and ~8 500 req/s in one run); its capacity is the
+        # higher one.
+        ceiling = max(r["rps"] for r in results["ceiling"][mix])
         ours, theirs = results["scimkit"][mix], results["scim2-server"][mix]
         a = {k: median([r[k] for r in ours]) for k in ours[0]}
         b = {k: median([r[k] for r in theirs]) for k in theirs[0]}
@@ -261,11 +264,14 @@ def main() -> None:
         print(
             f"| {TITLES[mix]}{flag} | {a['rps']:,.0f} | {b['rps']:,.0f} "
             f"| {a['rps'] / b['rps']:.1f}× "
-            f"| {a['p50']:.2f} / {a['p99']:.2f} | {b['p50']:.2f} / {b['p99']:.2f} |"
+            f"| {a['p50']:.2f} / {a['p99']:.2f} | {b['p50']:.2f} / {b['p99']:.2f} "
+            f"| {ceiling:,.0f} | {ceiling / b['rps']:.1f}× |"
         )
     print(
-        f"\nSame gunicorn, a WSGI app returning a constant 90-byte answer: {ceiling:,.0f} req/s "
-        "(the ceiling the HTTP server and load generator leave on this machine)."
+        "\nceiling: the same gunicorn serving a WSGI app that answers every request of "
+        "the mix with a constant 90-byte JSON — what the HTTP server and the load "
+        "generator leave on this machine. ceiling / scim2-server is the highest "
+        "ratio any app could reach against scim2-server under these settings."
     )
 
 

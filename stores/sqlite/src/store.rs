@@ -251,7 +251,8 @@ impl SqliteStore {
             Some(pool)
         };
         let conn = Arc::new(Mutex::new(writer));
-        let writer = Writer::start(Arc::clone(&conn)).map_err(|e| fail(OpenErrorKind::Io(e)))?;
+        let writer = Writer::start(Arc::clone(&conn), options.busy_timeout)
+            .map_err(|e| fail(OpenErrorKind::Io(e)))?;
         tracing::debug!(path = %path.display(), readers = options.readers, "opened SQLite store");
         Ok(Self {
             readers,
@@ -272,7 +273,7 @@ impl SqliteStore {
         configure(&conn, &options, false).map_err(fail)?;
         migrate::migrate(&mut conn).map_err(|k| OpenError::new(path, k))?;
         let conn = Arc::new(Mutex::new(conn));
-        let writer = Writer::start(Arc::clone(&conn))
+        let writer = Writer::start(Arc::clone(&conn), options.busy_timeout)
             .map_err(|e| OpenError::new(path, OpenErrorKind::Io(e)))?;
         Ok(Self {
             readers: None,
@@ -1408,7 +1409,7 @@ mod tests {
             pending.push_back(job);
             answers.push(answer);
         }
-        crate::writer::commit_batch(&store.conn.lock(), &mut pending);
+        crate::writer::commit_batch(&store.conn.lock(), &mut pending, store.busy_timeout);
         let outcomes: Vec<_> = answers
             .iter()
             .map(|a| a.try_recv().expect("answered"))

@@ -33,6 +33,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use rusqlite::Connection;
@@ -131,11 +132,16 @@ impl Writer {
     /// Start the writer thread for `conn`. The thread locks `conn` for the
     /// duration of each batch (so reads sent through the same connection, in
     /// an in-memory store or one without readers, wait between batches).
-    pub(crate) fn start(conn: Arc<Mutex<Connection>>) -> std::io::Result<Self> {
+    /// `busy_timeout`: how long a batch waits for another connection's write
+    /// lock (see [`begin`]).
+    pub(crate) fn start(
+        conn: Arc<Mutex<Connection>>,
+        busy_timeout: Duration,
+    ) -> std::io::Result<Self> {
         let (queue, jobs) = sync_channel::<Job>(QUEUE);
         let thread = std::thread::Builder::new()
             .name("scimkit-sqlite-writer".into())
-            .spawn(move || run(&conn, &jobs))?;
+            .spawn(move || run(&conn, &jobs, busy_timeout))?;
         Ok(Self {
             queue: Some(queue),
             thread: Some(thread),
@@ -182,7 +188,7 @@ fn stopped() -> StoreError {
 }
 
 /// The writer thread: batches until the queue is closed and empty.
-fn run(conn: &Mutex<Connection>, jobs: &Receiver<Job>) {
+fn run(conn: &Mutex<Connection>, jobs: &Receiver<Job>, busy_timeout: Duration) {
     // Jobs taken from the queue but not run yet (a batch SQLite aborted
     // leaves the jobs after the one that caused it here).
     let mut pending: VecDeque<Job> = VecDeque::new();
@@ -202,15 +208,15 @@ fn run(conn: &Mutex<Connection>, jobs: &Receiver<Job>) {
             }
         }
         let conn = conn.lock();
-        commit_batch(&conn, &mut pending);
+        commit_batch(&conn, &mut pending, busy_timeout);
     }
 }
 
 /// Run up to [`MAX_BATCH`] jobs from the front of `pending` in one
 /// transaction and answer them. Removes at least one job from `pending`.
-pub(crate) fn commit_batch(conn: &Connection, pending: &mut VecDeque<Job>) {
+pub(crate) fn commit_batch(conn: &Connection, pending: &mut VecDeque<Job>, busy_timeout: Duration) {
     let n = pending.len().min(MAX_BATCH);
-    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
+    if let Err(e) = begin(conn, busy_timeout) {
         let e = Arc::new(e);
         for job in pending.drain(..n) {
             job.fail(shared_store_error(&e));
@@ -264,6 +270,33 @@ pub(crate) fn commit_batch(conn: &Connection, pending: &mut VecDeque<Job>) {
         }
         Err(e) => abandon(conn, ran, None, e),
     }
+}
+
+/// `BEGIN IMMEDIATE`, waiting up to `timeout` for a write lock that another
+/// connection holds (another process on the same file) in short steps: 20 µs,
+/// doubling up to 1 ms. SQLite's own busy handler sleeps 1 ms first and up to
+/// 100 ms later, while another process's commit holds the lock for well under
+/// a millisecond: with two processes writing, most of a write's time went to
+/// those sleeps. The connection's busy timeout is off for these attempts only.
+fn begin(conn: &Connection, timeout: Duration) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::ZERO)?;
+    let started = Instant::now();
+    let mut pause = Duration::from_micros(20);
+    let result = loop {
+        match exec(conn, "BEGIN IMMEDIATE") {
+            Err(e) if is_busy(&e) && started.elapsed() < timeout => {
+                std::thread::sleep(pause.min(timeout.saturating_sub(started.elapsed())));
+                pause = (pause * 2).min(Duration::from_millis(1));
+            }
+            other => break other,
+        }
+    };
+    conn.busy_timeout(timeout)?;
+    result
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
 }
 
 /// Run one statement without parameters or rows (prepared once per connection).
@@ -350,7 +383,7 @@ mod tests {
         let (dup, rdup) = insert("alice");
         let (c, rc) = insert("carol");
         let mut pending: VecDeque<Job> = [a, b, dup, c].into();
-        commit_batch(&conn, &mut pending);
+        commit_batch(&conn, &mut pending, Duration::from_secs(5));
         assert!(pending.is_empty());
         assert_eq!(answer(&ra).expect("first alice"), 1);
         assert_eq!(answer(&rb).expect("bob"), 2);
@@ -375,7 +408,7 @@ mod tests {
         });
         let (c, rc) = insert("carol");
         let mut pending: VecDeque<Job> = [a, bad, c].into();
-        commit_batch(&conn, &mut pending);
+        commit_batch(&conn, &mut pending, Duration::from_secs(5));
         assert!(answer(&ra).is_ok());
         assert!(matches!(answer(&rbad), Err(StoreError::PreconditionFailed)));
         assert!(answer(&rc).is_ok());
@@ -393,7 +426,7 @@ mod tests {
         });
         let (c, rc) = insert("carol");
         let mut pending: VecDeque<Job> = [a, boom, c].into();
-        commit_batch(&conn, &mut pending);
+        commit_batch(&conn, &mut pending, Duration::from_secs(5));
         assert!(answer(&ra).is_ok());
         match answer(&rboom) {
             Err(StoreError::Other(e)) => {
@@ -421,7 +454,7 @@ mod tests {
         });
         let (dup, rdup) = insert("alice");
         let mut pending: VecDeque<Job> = [a, orphan, dup].into();
-        commit_batch(&conn, &mut pending);
+        commit_batch(&conn, &mut pending, Duration::from_secs(5));
         for outcome in [
             answer(&ra).map(|_| ()),
             answer(&rorphan).map(|_| ()),
@@ -439,7 +472,7 @@ mod tests {
         // The connection is usable for the next batch.
         let (b, rb) = insert("bob");
         let mut pending: VecDeque<Job> = [b].into();
-        commit_batch(&conn, &mut pending);
+        commit_batch(&conn, &mut pending, Duration::from_secs(5));
         assert!(answer(&rb).is_ok());
         assert_eq!(names(&conn), ["bob"]);
     }
@@ -456,7 +489,7 @@ mod tests {
         });
         let (c, rc) = insert("carol");
         let mut pending: VecDeque<Job> = [a, abort, c].into();
-        commit_batch(&conn, &mut pending);
+        commit_batch(&conn, &mut pending, Duration::from_secs(5));
         assert!(matches!(answer(&ra), Err(StoreError::Other(_))));
         match answer(&rabort) {
             Err(StoreError::Other(e)) => assert_eq!(e.to_string(), "disk full"),
@@ -465,7 +498,7 @@ mod tests {
         assert_eq!(pending.len(), 1, "carol waits for the next batch");
         assert!(rc.try_recv().is_err(), "carol is not answered yet");
         assert!(names(&conn).is_empty());
-        commit_batch(&conn, &mut pending);
+        commit_batch(&conn, &mut pending, Duration::from_secs(5));
         assert!(answer(&rc).is_ok());
         assert_eq!(names(&conn), ["carol"]);
     }
@@ -483,12 +516,12 @@ mod tests {
             pending.push_back(j);
             answers.push(r);
         }
-        commit_batch(&conn, &mut pending);
+        commit_batch(&conn, &mut pending, Duration::from_secs(5));
         assert_eq!(pending.len(), 3);
         assert_eq!(names(&conn).len(), MAX_BATCH);
         assert!(answers[MAX_BATCH - 1].try_recv().is_ok());
         assert!(answers[MAX_BATCH].try_recv().is_err());
-        commit_batch(&conn, &mut pending);
+        commit_batch(&conn, &mut pending, Duration::from_secs(5));
         assert!(pending.is_empty());
         assert_eq!(names(&conn).len(), MAX_BATCH + 3);
     }
@@ -496,7 +529,7 @@ mod tests {
     #[test]
     fn a_panic_does_not_stop_the_thread_and_drop_joins_it() {
         let conn = Arc::new(Mutex::new(db()));
-        let writer = Writer::start(Arc::clone(&conn)).expect("start");
+        let writer = Writer::start(Arc::clone(&conn), Duration::from_secs(5)).expect("start");
         let panicked = writer.write(|_: &Connection| -> StoreResult<()> { panic!("boom") });
         assert!(matches!(panicked, Err(StoreError::Other(_))));
         let id = writer
@@ -518,7 +551,7 @@ mod tests {
         const THREADS: usize = 16;
         const EACH: usize = 50;
         let conn = Arc::new(Mutex::new(db()));
-        let writer = Writer::start(Arc::clone(&conn)).expect("start");
+        let writer = Writer::start(Arc::clone(&conn), Duration::from_secs(5)).expect("start");
         let start = std::sync::Barrier::new(THREADS);
         let ok = std::thread::scope(|s| {
             let handles: Vec<_> = (0..THREADS)

@@ -218,6 +218,60 @@ fn a_locked_database_is_unavailable_not_a_failure() {
         .expect("the lock is gone");
 }
 
+/// A write waits for another connection's (another process's) write lock
+/// and then goes through; two stores on one file (two processes) writing at
+/// once lose nothing.
+#[test]
+fn writers_in_two_processes_wait_for_each_other() {
+    let store =
+        common::TempStore::with(&SqliteOptions::default().busy_timeout(Duration::from_secs(30)));
+    let path = store.dir().join("scim.db");
+    let c = Ctx::new("t");
+    let other = rusqlite::Connection::open(&path).expect("raw");
+    other.execute_batch("BEGIN IMMEDIATE;").expect("lock");
+    let started = std::time::Instant::now();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        other.execute_batch("COMMIT;").expect("unlock");
+    });
+    store
+        .create(&c, ResourceKind::User, user("waiting"))
+        .expect("the create waits for the lock, then writes");
+    assert!(
+        started.elapsed() >= Duration::from_millis(100),
+        "it cannot have written while the lock was held"
+    );
+    release.join().expect("release");
+
+    let second = SqliteStore::open_with(
+        &path,
+        &SqliteOptions::default().busy_timeout(Duration::from_secs(30)),
+    )
+    .expect("second store");
+    std::thread::scope(|s| {
+        for (n, st) in [(0, &*store), (1, &second)] {
+            let c = c.clone();
+            s.spawn(move || {
+                for i in 0..150 {
+                    st.create(&c, ResourceKind::User, user(&format!("p{n}-{i}")))
+                        .expect("no write is refused");
+                }
+            });
+        }
+    });
+    for st in [&*store, &second] {
+        let q = scimkit::store::Query::all(std::sync::Arc::clone(
+            scimkit::schema::Registry::default().get(ResourceKind::User),
+        ));
+        assert_eq!(
+            st.query(&c, ResourceKind::User, &q)
+                .expect("query")
+                .total_results,
+            301
+        );
+    }
+}
+
 #[test]
 fn an_in_memory_store_works_without_a_file() {
     let store = SqliteStore::open_in_memory().expect("open");
