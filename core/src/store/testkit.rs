@@ -686,6 +686,10 @@ pub fn filters_agree_with_the_evaluator(store: &dyn UserStore) {
         r#"externalId sw "E""#,
         r#"id eq "u03""#,
         r#"id eq "u03" or id eq "u04""#,
+        r#"id eq "u03" and emails co "contoso""#,
+        r#"emails[type eq "work"] and id eq "u04""#,
+        r#"id eq "u03" and not (emails.value pr)"#,
+        r#"id eq "u01" and (emails.type eq "home" or emails.value ew "fabrikam.com")"#,
         r#"displayName eq "alice smith""#,
         r#"displayName co "smith""#,
         r#"name.familyName eq "SMITH""#,
@@ -751,6 +755,20 @@ pub fn filters_agree_with_the_evaluator(store: &dyn UserStore) {
         (r#"members.value eq "u02""#, vec!["g2"]),
         (r#"id eq "g1" and members[value eq "u03"]"#, vec!["g1"]),
         (r#"id eq "g1" and members[value eq "u02"]"#, vec![]),
+        (r#"members[value eq "u03"] and id eq "g1""#, vec!["g1"]),
+        (r#"id eq "g1" and not (members[value eq "u03"])"#, vec![]),
+        (
+            r#"id eq "g2" and not (members[value eq "u01"])"#,
+            vec!["g2"],
+        ),
+        (
+            r#"id eq "g1" and (members[value eq "u02"] or members.value eq "U01")"#,
+            vec!["g1"],
+        ),
+        (
+            r#"id eq "g3" and (members pr or displayName eq "ENGINEERING")"#,
+            vec!["g3"],
+        ),
         (r#"members pr"#, vec!["g1", "g2"]),
     ] {
         let q = query(ResourceKind::Group).with_filter(f).unwrap();

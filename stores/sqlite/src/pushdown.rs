@@ -19,6 +19,8 @@
 //! substring operators on dateTimes, …) yields `None`; the store then
 //! evaluates in Rust over the narrowest candidate set it can select.
 
+use std::cell::Cell;
+
 use rusqlite::types::Value as SqlValue;
 use scimkit::ResourceKind;
 use scimkit::filter::{AttrPath, CompValue, CompareOp, Filter};
@@ -74,8 +76,31 @@ enum Child {
 }
 
 impl Child {
-    /// `t.pk [NOT] IN (SELECT owner FROM table WHERE tenant = ? AND `
-    fn select(self, negate: bool) -> &'static str {
+    /// `t.pk [NOT] IN (SELECT owner FROM table WHERE tenant = ? AND `, or for
+    /// a query already narrowed to one row by `id eq` (`anchored`): `[NOT]
+    /// EXISTS (SELECT 1 FROM table WHERE owner = t.pk AND tenant = ? AND ` —
+    /// the list form would build a temporary table of every group of the
+    /// member (or user of the address) to probe one row; the correlated form
+    /// looks that one row's element up in the index.
+    fn select(self, negate: bool, anchored: bool) -> &'static str {
+        match (self, negate, anchored) {
+            (Child::Emails, false, true) => {
+                "EXISTS (SELECT 1 FROM user_emails e WHERE e.user_pk = t.pk AND e.tenant = ? AND "
+            }
+            (Child::Emails, true, true) => {
+                "NOT EXISTS (SELECT 1 FROM user_emails e WHERE e.user_pk = t.pk AND e.tenant = ? AND "
+            }
+            (Child::Members, false, true) => {
+                "EXISTS (SELECT 1 FROM members m WHERE m.group_pk = t.pk AND m.tenant = ? AND "
+            }
+            (Child::Members, true, true) => {
+                "NOT EXISTS (SELECT 1 FROM members m WHERE m.group_pk = t.pk AND m.tenant = ? AND "
+            }
+            (child, negate, false) => child.list(negate),
+        }
+    }
+
+    fn list(self, negate: bool) -> &'static str {
         match (self, negate) {
             (Child::Emails, false) => {
                 "t.pk IN (SELECT e.user_pk FROM user_emails e WHERE e.tenant = ? AND "
@@ -115,6 +140,9 @@ pub(crate) struct Translator<'a> {
     kind: ResourceKind,
     schema: &'a ResourceSchema,
     tenant: &'a str,
+    /// Inside a conjunction with `id eq …` (at most one row): child-table
+    /// conditions use the correlated form (see [`Child::select`]).
+    anchored: Cell<bool>,
 }
 
 impl<'a> Translator<'a> {
@@ -123,6 +151,7 @@ impl<'a> Translator<'a> {
             kind,
             schema,
             tenant,
+            anchored: Cell::new(false),
         }
     }
 
@@ -167,7 +196,19 @@ impl<'a> Translator<'a> {
     /// The exact SQL equivalent of `f`, or `None` if some part has none.
     pub(crate) fn exact(&self, f: &Filter) -> Option<Cond> {
         match f {
-            Filter::And(a, b) => Some(Cond::join(self.exact(a)?, "AND", self.exact(b)?)),
+            Filter::And(a, b) => {
+                let id_eq = |f: &Filter| {
+                    matches!(f, Filter::Compare(p, CompareOp::Eq, CompValue::Str(_))
+                        if p.uri.is_none() && p.name == "id" && p.sub_attr.is_none())
+                };
+                let outer = self.anchored.get();
+                self.anchored.set(outer || id_eq(a) || id_eq(b));
+                let cond = self
+                    .exact(a)
+                    .and_then(|a| Some(Cond::join(a, "AND", self.exact(b)?)));
+                self.anchored.set(outer);
+                cond
+            }
             Filter::Or(a, b) => Some(Cond::join(self.exact(a)?, "OR", self.exact(b)?)),
             Filter::Not(a) => Some(Cond::not(self.exact(a)?)),
             Filter::Present(p) => {
@@ -269,7 +310,8 @@ impl<'a> Translator<'a> {
         let mut params = Vec::with_capacity(cond.params.len() + 1);
         params.push(SqlValue::Text(self.tenant.to_owned()));
         params.extend(cond.params);
-        Cond::new(format!("{}{})", child.select(negate), cond.sql), params)
+        let select = child.select(negate, self.anchored.get());
+        Cond::new(format!("{select}{})", cond.sql), params)
     }
 
     /// The inner filter of `attr[…]` as a condition on one element's row.

@@ -329,7 +329,11 @@ impl SqliteStore {
     ) -> StoreResult<Page<T>> {
         let tenant = ctx.tenant.as_str();
         let t = Translator::new(kind, q.schema(), tenant);
-        let fp = cursor::fingerprint(kind, q);
+        // The query's fingerprint binds a cursor to it (index pages need none).
+        let fp = match q.page {
+            PageRequest::Cursor { .. } => cursor::fingerprint(kind, q),
+            PageRequest::Index { .. } => 0,
+        };
         // `Some(cond)`: the whole filter in SQL (`cond` None without a filter).
         let exact: Option<Option<Cond>> = match &q.filter {
             None => Some(None),
@@ -1471,6 +1475,40 @@ mod tests {
                 "{sql}: {plan}"
             );
         }
+    }
+
+    #[test]
+    /// Entra's membership check reads one group and probes one member in the
+    /// index: no temporary list of the member's groups.
+    fn an_id_anchored_membership_check_probes_one_row() {
+        let store = SqliteStore::open_in_memory().expect("open");
+        for (kind, filter, index) in [
+            (
+                ResourceKind::Group,
+                r#"id eq "g" and members[value eq "u1"]"#,
+                "groups_by_id",
+            ),
+            (
+                ResourceKind::Group,
+                r#"members[value eq "u1"] and id eq "g""#,
+                "groups_by_id",
+            ),
+            (
+                ResourceKind::User,
+                r#"id eq "u" and emails.value eq "a@b""#,
+                "users_by_id",
+            ),
+        ] {
+            let p = plan(&store, kind, filter);
+            assert!(p.contains(index) && p.contains("EXISTS"), "{filter}: {p}");
+            assert!(!p.contains("LIST SUBQUERY"), "{filter}: {p}");
+        }
+        // Without the id, the member's groups come from its index (a list).
+        let p = plan(&store, ResourceKind::Group, r#"members[value eq "u1"]"#);
+        assert!(
+            p.contains("members_by_member") && !p.contains("(tenant=?)"),
+            "{p}"
+        );
     }
 
     #[test]
