@@ -50,10 +50,18 @@ pub struct PatchOperation {
 /// Parse a PatchOp request body (RFC 7644 §3.5.2), with at most `max_ops`
 /// operations.
 pub fn parse_request(body: &Value, max_ops: usize) -> Result<Vec<PatchOperation>> {
-    let obj = body
-        .as_object()
-        .ok_or_else(|| ScimError::invalid_syntax("the PATCH body must be a JSON object"))?;
-    if let Some(schemas) = get_ci(obj, "schemas") {
+    parse_request_owned(body.clone(), max_ops)
+}
+
+/// [`parse_request`] taking the body by value: the operations' values are
+/// moved out of it, not copied.
+pub(crate) fn parse_request_owned(body: Value, max_ops: usize) -> Result<Vec<PatchOperation>> {
+    let Value::Object(mut obj) = body else {
+        return Err(ScimError::invalid_syntax(
+            "the PATCH body must be a JSON object",
+        ));
+    };
+    if let Some(schemas) = get_ci(&obj, "schemas") {
         let ok = schemas.as_array().is_some_and(|a| {
             a.iter().any(|s| {
                 s.as_str()
@@ -66,9 +74,14 @@ pub fn parse_request(body: &Value, max_ops: usize) -> Result<Vec<PatchOperation>
             )));
         }
     }
-    let ops = get_ci(obj, "Operations")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ScimError::invalid_syntax("a PATCH body needs an \"Operations\" array"))?;
+    let ops = match take_ci(&mut obj, "Operations") {
+        Some(Value::Array(ops)) => ops,
+        _ => {
+            return Err(ScimError::invalid_syntax(
+                "a PATCH body needs an \"Operations\" array",
+            ));
+        }
+    };
     if ops.is_empty() {
         return Err(ScimError::invalid_syntax("\"Operations\" is empty"));
     }
@@ -78,10 +91,19 @@ pub fn parse_request(body: &Value, max_ops: usize) -> Result<Vec<PatchOperation>
             ops.len()
         )));
     }
-    ops.iter()
+    ops.into_iter()
         .enumerate()
         .map(|(i, op)| parse_operation(op).map_err(|e| e.context(&format!("operation {}", i + 1))))
         .collect()
+}
+
+/// Remove and return a member (exact key first, else any key case).
+fn take_ci(obj: &mut Map<String, Value>, key: &str) -> Option<Value> {
+    if let Some(v) = obj.shift_remove(key) {
+        return Some(v);
+    }
+    let k = obj.keys().find(|k| k.eq_ignore_ascii_case(key))?.clone();
+    obj.shift_remove(&k)
 }
 
 fn get_ci<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
@@ -92,11 +114,14 @@ fn get_ci<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     })
 }
 
-fn parse_operation(v: &Value) -> Result<PatchOperation> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| ScimError::invalid_syntax("an operation must be a JSON object"))?;
-    let op_name = get_ci(obj, "op")
+fn parse_operation(v: Value) -> Result<PatchOperation> {
+    let Value::Object(mut obj) = v else {
+        return Err(ScimError::invalid_syntax(
+            "an operation must be a JSON object",
+        ));
+    };
+    let value = take_ci(&mut obj, "value");
+    let op_name = get_ci(&obj, "op")
         .and_then(Value::as_str)
         .ok_or_else(|| ScimError::invalid_syntax("an operation needs \"op\""))?;
     let op = match op_name.to_ascii_lowercase().as_str() {
@@ -109,7 +134,7 @@ fn parse_operation(v: &Value) -> Result<PatchOperation> {
             )));
         }
     };
-    let path = match get_ci(obj, "path") {
+    let path = match get_ci(&obj, "path") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => None,
         Some(Value::String(s)) => Some(
@@ -118,7 +143,6 @@ fn parse_operation(v: &Value) -> Result<PatchOperation> {
         ),
         Some(_) => return Err(ScimError::invalid_path("\"path\" must be a string")),
     };
-    let value = get_ci(obj, "value").cloned();
     match op {
         PatchOpKind::Add | PatchOpKind::Replace if value.is_none() => {
             return Err(ScimError::invalid_value(format!(

@@ -999,7 +999,7 @@ impl ScimServer {
     fn patch(&self, call: &Call<'_>, ctx: &Ctx, kind: ResourceKind, id: &str) -> Result<Reply> {
         check_content_type(call.headers)?;
         let body = parse_json(call.body)?;
-        let ops = patch::parse_request(&body, self.inner.config.max_patch_operations)?;
+        let ops = patch::parse_request_owned(body, self.inner.config.max_patch_operations)?;
         if kind == ResourceKind::Group {
             if let Some(change) = member_only_change(&ops)? {
                 return self.patch_members(call, ctx, id, change);
@@ -1643,28 +1643,39 @@ fn derive_base_url(uri: &http::Uri, headers: &HeaderMap, base_path: &str) -> Str
 fn member_only_change(ops: &[PatchOperation]) -> Result<Option<MemberChange>> {
     let mut change = MemberChange::default();
     let members_of = |v: &Value| -> Result<Vec<Member>> {
-        let list: Vec<&Value> = match v {
-            Value::Array(a) => a.iter().collect(),
-            other => vec![other],
+        let list = match v {
+            Value::Array(a) => a.as_slice(),
+            other => std::slice::from_ref(other),
         };
-        list.into_iter()
+        list.iter()
             .filter(|m| !m.is_null())
             .map(|m| {
-                // Accept {"value": "id"} (any key case) or a bare id string.
-                let m = match m {
-                    Value::String(s) => json!({"value": s}),
-                    Value::Object(o) => Value::Object(
-                        o.iter()
-                            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
-                            .collect(),
-                    ),
-                    _ => Value::Null,
+                // Accept {"value": "id"} (any key case; of two spellings the
+                // last counts) or a bare id string.
+                let member = match m {
+                    Value::String(s) => Some(Member {
+                        value: s.clone(),
+                        kind: None,
+                        display: None,
+                    }),
+                    Value::Object(o) => {
+                        let field = |k: &str| {
+                            o.iter()
+                                .rfind(|(n, _)| n.eq_ignore_ascii_case(k))
+                                .and_then(|(_, v)| v.as_str())
+                                .map(str::to_owned)
+                        };
+                        field("value").map(|value| Member {
+                            value,
+                            kind: field("type"),
+                            display: field("display"),
+                        })
+                    }
+                    _ => None,
                 };
-                Member::from_json(&m)
-                    .filter(|m| !m.value.is_empty())
-                    .ok_or_else(|| {
-                        ScimError::invalid_value("every member needs a \"value\" (the member's id)")
-                    })
+                member.filter(|m| !m.value.is_empty()).ok_or_else(|| {
+                    ScimError::invalid_value("every member needs a \"value\" (the member's id)")
+                })
             })
             .collect()
     };
