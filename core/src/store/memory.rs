@@ -567,17 +567,18 @@ impl UserStore for MemoryStore {
                     t.user_names.insert(key, id.clone());
                 }
                 t.index_external_id(kind, &resource, &id, true);
+                let json = text.unwrap_or_else(|| SharedJson::from_text("{}"));
                 t.users.insert(
                     id.clone(),
                     Entry {
-                        json: text.unwrap_or_else(|| SharedJson::from_text("{}")),
+                        json: json.clone(),
                         version: 1,
                     },
                 );
                 t.order.get_mut()[slot(kind)] = None;
                 Ok(SharedStored {
                     id,
-                    resource: resource.into(),
+                    resource: json.with_tree(resource),
                     version: 1,
                 })
             }
@@ -689,16 +690,17 @@ impl UserStore for MemoryStore {
                 t.unindex_external_id(kind, old_external_id, id);
                 t.index_external_id(kind, &resource, id, true);
                 let version = old_version + 1;
+                let json = text.unwrap_or_else(|| SharedJson::from_text("{}"));
                 t.users.insert(
                     id.to_owned(),
                     Entry {
-                        json: text.unwrap_or_else(|| SharedJson::from_text("{}")),
+                        json: json.clone(),
                         version,
                     },
                 );
                 Ok(SharedStored {
                     id: id.to_owned(),
-                    resource: resource.into(),
+                    resource: json.with_tree(resource),
                     version,
                 })
             }

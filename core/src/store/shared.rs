@@ -26,7 +26,9 @@ pub struct SharedJson(Repr);
 #[derive(Clone)]
 enum Repr {
     Tree(Arc<Value>),
-    Text(Arc<Text>),
+    /// Text, and its tree when one is at hand (a resource just written:
+    /// responses are copied from the text, events read the tree).
+    Text(Arc<Text>, Option<Arc<Value>>),
 }
 
 /// JSON text and where its top-level members are, so that a member is found
@@ -84,7 +86,7 @@ impl SharedJson {
     /// store error (500), never a panic.
     /// The text is scanned once, to find its top-level members.
     pub fn from_text(text: impl Into<Box<str>>) -> Self {
-        Self(Repr::Text(Arc::new(Text::new(text.into()))))
+        Self(Repr::Text(Arc::new(Text::new(text.into())), None))
     }
 
     /// The compact JSON text of `value` (what `serde_json::to_string` writes),
@@ -129,16 +131,31 @@ impl SharedJson {
             None
         };
         let json = String::from_utf8(out).map_err(StoreError::other)?;
-        Ok(Self(Repr::Text(Arc::new(Text {
-            json: json.into_boxed_str(),
-            members,
-        }))))
+        Ok(Self(Repr::Text(
+            Arc::new(Text {
+                json: json.into_boxed_str(),
+                members,
+            }),
+            None,
+        )))
+    }
+
+    /// Text that also carries `tree`, the value it was written from
+    /// ([`SharedJson::text_of`]): a store hands a resource it has just
+    /// written back this way, so that neither the response (copied from the
+    /// text) nor the engine's events (reading the tree) parse or serialise it
+    /// again. A tree stays a tree.
+    pub fn with_tree(self, tree: Value) -> Self {
+        match self.0 {
+            Repr::Text(t, _) => Self(Repr::Text(t, Some(Arc::new(tree)))),
+            tree_repr @ Repr::Tree(_) => Self(tree_repr),
+        }
     }
 
     /// The JSON text, when this is text.
     pub fn as_text(&self) -> Option<&str> {
         match &self.0 {
-            Repr::Text(t) => Some(&t.json),
+            Repr::Text(t, _) => Some(&t.json),
             Repr::Tree(_) => None,
         }
     }
@@ -147,7 +164,7 @@ impl SharedJson {
     /// scanning; `None` for a tree or text that is not indexed.
     pub(crate) fn raw_members(&self) -> Option<impl Iterator<Item = (&str, &str)>> {
         match &self.0 {
-            Repr::Text(t) => t.members(),
+            Repr::Text(t, _) => t.members(),
             Repr::Tree(_) => None,
         }
     }
@@ -155,16 +172,16 @@ impl SharedJson {
     /// The tree, when this is a tree.
     pub fn as_tree(&self) -> Option<&Value> {
         match &self.0 {
-            Repr::Tree(v) => Some(v),
-            Repr::Text(_) => None,
+            Repr::Tree(v) | Repr::Text(_, Some(v)) => Some(v),
+            Repr::Text(_, None) => None,
         }
     }
 
     /// The tree: shared when this is a tree, parsed from the text otherwise.
     pub fn tree(&self) -> StoreResult<Arc<Value>> {
         match &self.0 {
-            Repr::Tree(v) => Ok(Arc::clone(v)),
-            Repr::Text(t) => parse(&t.json).map(Arc::new),
+            Repr::Tree(v) | Repr::Text(_, Some(v)) => Ok(Arc::clone(v)),
+            Repr::Text(t, None) => parse(&t.json).map(Arc::new),
         }
     }
 
@@ -172,8 +189,8 @@ impl SharedJson {
     /// otherwise.
     pub fn into_value(self) -> StoreResult<Value> {
         match self.0 {
-            Repr::Tree(v) => Ok(Arc::unwrap_or_clone(v)),
-            Repr::Text(t) => parse(&t.json),
+            Repr::Tree(v) | Repr::Text(_, Some(v)) => Ok(Arc::unwrap_or_clone(v)),
+            Repr::Text(t, None) => parse(&t.json),
         }
     }
 
@@ -181,8 +198,8 @@ impl SharedJson {
     /// JSON is not an object); for text, only that member is parsed.
     pub fn member(&self, key: &str) -> StoreResult<Option<Value>> {
         match &self.0 {
-            Repr::Tree(v) => Ok(v.get(key).cloned()),
-            Repr::Text(t) => match t.members() {
+            Repr::Tree(v) | Repr::Text(_, Some(v)) => Ok(v.get(key).cloned()),
+            Repr::Text(t, None) => match t.members() {
                 Some(mut members) => match members.find(|(k, _)| *k == key) {
                     Some((_, raw)) => parse(raw).map(Some),
                     None => Ok(None),
@@ -220,7 +237,7 @@ impl fmt::Debug for SharedJson {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             Repr::Tree(v) => fmt::Debug::fmt(v, f),
-            Repr::Text(t) => f.debug_tuple("Text").field(&t.json).finish(),
+            Repr::Text(t, _) => f.debug_tuple("Text").field(&t.json).finish(),
         }
     }
 }
@@ -230,7 +247,7 @@ impl fmt::Debug for SharedJson {
 impl PartialEq for SharedJson {
     fn eq(&self, other: &Self) -> bool {
         match (&self.0, &other.0) {
-            (Repr::Text(a), Repr::Text(b)) if a.json == b.json => true,
+            (Repr::Text(a, _), Repr::Text(b, _)) if a.json == b.json => true,
             _ => match (self.tree(), other.tree()) {
                 (Ok(a), Ok(b)) => a == b,
                 _ => false,
@@ -380,6 +397,24 @@ mod tests {
                 t.raw_members().map(Iterator::collect::<Vec<_>>)
             );
         }
+    }
+
+    #[test]
+    fn text_with_its_tree_answers_from_both_without_parsing() {
+        let v = json!({"id": "1", "userName": "a"});
+        let t = SharedJson::text_of(&v).expect("text").with_tree(v.clone());
+        assert_eq!(t.as_text(), Some(r#"{"id":"1","userName":"a"}"#));
+        assert_eq!(t.as_tree(), Some(&v));
+        assert!(Arc::ptr_eq(
+            &t.tree().expect("tree"),
+            &t.tree().expect("tree")
+        ));
+        assert_eq!(t.member("userName").expect("member"), Some(json!("a")));
+        assert_eq!(t.raw_members().map(|m| m.count()), Some(2));
+        assert_eq!(t.clone().into_value().expect("value"), v);
+        // A tree stays a tree.
+        let tree = SharedJson::from(v.clone()).with_tree(json!({}));
+        assert_eq!(tree.as_tree(), Some(&v));
     }
 
     #[test]
