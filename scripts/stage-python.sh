@@ -2,7 +2,7 @@
 # Stage "python": build the scimkit wheel, install it into a FRESH virtualenv
 # (offline, from the built wheel only), then lint, type-check and test what a
 # user installs:
-#   ruff check + ruff format --check      (python/)
+#   ruff check + ruff format --check      (python/, bench/python/)
 #   mypy --strict on the installed package, mypy.stubtest scimkit._native
 #   pytest python/tests                   (server, Python stores + conformance
 #                                          suite, WSGI/Flask, ASGI/Starlette,
@@ -45,6 +45,8 @@ fi
 
 say "ruff"
 (cd python && "$tools/bin/ruff" check . && "$tools/bin/ruff" format --check .)
+# The Python benchmark scripts (bench/python/ruff.toml extends the package's settings).
+(cd bench/python && "$tools/bin/ruff" check . && "$tools/bin/ruff" format --check .)
 
 say "maturin build ($profile)"
 wheels="$work/wheels"

@@ -70,7 +70,7 @@ def _call(app: WSGIApp, method: str, path: str, body: bytes = b"") -> tuple[str,
 
 
 def _seed(app: WSGIApp) -> WSGIApp:
-    first, _ = _call(app, "GET", "/v2/Users/none")
+    _call(app, "GET", "/v2/Users/none")
     for i in range(USERS):
         status, body = _call(app, "POST", "/v2/Users", json.dumps(user(i)).encode())
         if not status.startswith("201"):
@@ -81,7 +81,7 @@ def _seed(app: WSGIApp) -> WSGIApp:
 
 
 def make_scimkit() -> WSGIApp:
-    """scimkit's WSGI app (SQLite by default), seeded."""
+    """Return scimkit's WSGI app (SQLite by default), seeded."""
     import scimkit
     import scimkit.wsgi
 
@@ -119,8 +119,11 @@ def make_scim2() -> WSGIApp:
 
 
 def make_constant() -> WSGIApp:
-    """A WSGI app answering every request with the same small JSON: the ceiling
-    that gunicorn (and the load generator) leave for any app on this machine."""
+    """Return a WSGI app answering every request with the same small JSON.
+
+    It measures the ceiling that gunicorn (and the load generator) leave for
+    any app on this machine.
+    """
     body = b'{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"x","userName":"x"}'
     headers = [("Content-Type", "application/scim+json"), ("Content-Length", str(len(body)))]
 

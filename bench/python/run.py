@@ -169,8 +169,11 @@ def median(xs: list[float]) -> float:
 
 
 def bench(args: argparse.Namespace, scratch: Path) -> dict[str, dict[str, list[dict[str, float]]]]:
-    """Both servers up at once; each measurement alternates between them, so load
-    from elsewhere on the machine affects both alike."""
+    """Measure both servers (and the ceiling), up at once.
+
+    Each measurement alternates between them, so load from elsewhere on the
+    machine affects both alike.
+    """
     servers = [
         Server("scimkit", "apps:make_scimkit()", args, scratch),
         Server("scim2-server", "apps:make_scim2()", args, scratch),

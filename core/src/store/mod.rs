@@ -515,10 +515,12 @@ pub trait UserStore: Send + Sync + 'static {
         if_version: Option<u64>,
     ) -> StoreResult<Stored>;
 
-    /// [`UserStore::create`] for a store that keeps resources behind an `Arc`:
-    /// it may return the resource it stored shared instead of a copy (the
-    /// engine renders the 201 from it). The default calls `create`; implement
-    /// it only if the store can share. Same semantics as `create`.
+    /// [`UserStore::create`] for a store that keeps resources behind an `Arc`
+    /// or as JSON text: it may return the resource it stored shared instead of
+    /// a copy — for text, with the tree it was given
+    /// ([`SharedJson::with_tree`]) — and the engine renders the 201 from it.
+    /// The default calls `create`; implement it only if the store can share.
+    /// Same semantics as `create`.
     fn create_shared(
         &self,
         ctx: &Ctx,
