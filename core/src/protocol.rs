@@ -164,8 +164,6 @@ fn status_of(e: &StoreError) -> &'static str {
     }
 }
 
-/// The one place a [`StoreError`] becomes a [`ScimError`]. Failures are logged
-/// with their cause; the client gets a generic detail.
 /// Whether the response view can write a resource under this projection: the
 /// default one, or one whose `excludedAttributes` names only whole core
 /// attributes (the view then declines any resource that has one of them; a
@@ -202,6 +200,8 @@ fn ignored(ctx: &Ctx, kind: ResourceKind, s: &SharedStored) -> Result<bool> {
     crate::provision::is_ignored_shared(&s.resource).map_err(|e| store_error(ctx, kind, &s.id, e))
 }
 
+/// The one place a [`StoreError`] becomes a [`ScimError`]. Failures are logged
+/// with their cause; the client gets a generic detail.
 pub(crate) fn store_error(ctx: &Ctx, kind: ResourceKind, id: &str, e: StoreError) -> ScimError {
     match e {
         StoreError::NotFound => ScimError::not_found(kind.as_str(), id),
@@ -961,7 +961,8 @@ impl ScimServer {
                 });
             }
         }
-        let owned = Stored::try_from(shared).map_err(|e| store_error(ctx, kind, "", e))?;
+        let id = shared.id.clone();
+        let owned = Stored::try_from(shared).map_err(|e| store_error(ctx, kind, &id, e))?;
         Ok(self.resource_reply(call, ctx, kind, status, owned, proj))
     }
 
@@ -1361,7 +1362,8 @@ impl ScimServer {
             .resources
             .into_iter()
             .map(|s| {
-                let s = Stored::try_from(s).map_err(|e| store_error(ctx, kind, "", e))?;
+                let id = s.id.clone();
+                let s = Stored::try_from(s).map_err(|e| store_error(ctx, kind, &id, e))?;
                 Ok(self.render(call, ctx, kind, s, &proj))
             })
             .collect::<Result<_>>()?;

@@ -16,7 +16,7 @@ use super::{
     StoreError, StoreResult, Stored, UserStore, fold_case, paginate, unique_key,
 };
 use crate::filter::{CompValue, CompareOp, Filter};
-use crate::schema::ResourceKind;
+use crate::schema::{AttrType, ResourceKind};
 
 /// An in-memory store: for tests, examples, and hosts that keep their directory
 /// elsewhere. Nothing survives the process.
@@ -144,13 +144,24 @@ fn parse_for(text: &str, names: &[String]) -> StoreResult<Value> {
 
 /// Whether the index candidates of a user filter are exactly its matches (a
 /// single `eq` on `id`, `userName` or `externalId`, or an `or` of those), so
-/// the users need not be parsed to check them.
-fn exact_for_users(f: &Filter) -> bool {
+/// the users need not be parsed to check them. Checked against the schema,
+/// not assumed: the userName index is case-folded, the others are exact.
+fn exact_for_users(q: &Query, f: &Filter) -> bool {
     match f {
-        Filter::Compare(p, CompareOp::Eq, CompValue::Str(_)) => {
-            p.sub_attr.is_none() && (p.is("id") || p.is("userName") || p.is("externalId"))
+        Filter::Compare(p, CompareOp::Eq, CompValue::Str(_)) if p.sub_attr.is_none() => {
+            let folded = if p.is("userName") {
+                true
+            } else if p.is("id") || p.is("externalId") {
+                false
+            } else {
+                return false;
+            };
+            q.schema().resolve(p).is_some_and(|r| {
+                let a = r.leaf();
+                r.extension.is_none() && a.ty == AttrType::String && a.case_exact != folded
+            })
         }
-        Filter::Or(a, b) => exact_for_users(a) && exact_for_users(b),
+        Filter::Or(a, b) => exact_for_users(q, a) && exact_for_users(q, b),
         _ => false,
     }
 }
@@ -432,8 +443,11 @@ impl MemoryStore {
         let mut ids: Vec<&str> = Vec::new();
         match kind {
             ResourceKind::User => {
-                let exact =
-                    candidates.is_some() && query.filter.as_ref().is_some_and(exact_for_users);
+                let exact = candidates.is_some()
+                    && query
+                        .filter
+                        .as_ref()
+                        .is_some_and(|f| exact_for_users(query, f));
                 let mut names = Vec::new();
                 if let Some(f) = &query.filter {
                     filter_names(f, &mut names);
@@ -935,6 +949,25 @@ mod tests {
         assert_eq!(page(1), (vec!["a".into(), "d".into()], 3));
         assert_eq!(page(3), (vec!["f".into()], 3));
         assert_eq!(page(9), (vec![], 3));
+    }
+
+    /// Only filters the indexes answer exactly skip parsing the users.
+    #[test]
+    fn index_answers_are_exact_only_where_the_schema_agrees() {
+        let registry = crate::schema::Registry::default();
+        let exact = |f: &str| {
+            let q = Query::all(Arc::clone(registry.get(ResourceKind::User)))
+                .with_filter(f)
+                .expect("filter");
+            exact_for_users(&q, q.filter.as_ref().expect("a filter"))
+        };
+        assert!(exact(r#"userName eq "A@b""#));
+        assert!(exact(r#"externalId eq "x""#));
+        assert!(exact(r#"id eq "1" or userName eq "a""#));
+        assert!(!exact(r#"displayName eq "a""#));
+        assert!(!exact(r#"userName eq "a" and active eq true"#));
+        assert!(!exact(r#"userName sw "a""#));
+        assert!(!exact(r#"emails.value eq "a""#));
     }
 
     #[test]
