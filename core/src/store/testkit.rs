@@ -922,6 +922,18 @@ pub fn cursor_paging(store: &dyn UserStore) {
             "cursor paging with filter {filter:?} visits every match once"
         );
         assert_eq!(unique.len(), expected);
+        // One page holding every match: the same total, no next cursor.
+        let mut q = query(ResourceKind::User).page(PageRequest::Cursor {
+            cursor: None,
+            count: 100,
+        });
+        if let Some(f) = filter {
+            q = q.with_filter(f).unwrap();
+        }
+        let page = store.query(&c, ResourceKind::User, &q).expect("one page");
+        assert_eq!(page.total_results, expected);
+        assert_eq!(page.resources.len(), expected);
+        assert!(page.next_cursor.is_none(), "no page after the last");
     }
     let q = query(ResourceKind::User).page(PageRequest::Cursor {
         cursor: Some("garbage!".into()),

@@ -58,9 +58,20 @@ pub(crate) fn number(sql: &str) -> String {
     out
 }
 
-/// The parameters as the slice the `postgres` API takes.
-pub(crate) fn refs(args: &[Arg]) -> Vec<&(dyn ToSql + Sync)> {
-    args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
+/// The parameters with their PostgreSQL types, as `query_typed` takes them:
+/// the statement is then parsed, bound and run in one round trip, without a
+/// named prepared statement to create and close.
+pub(crate) fn typed(args: &[Arg]) -> Vec<(&(dyn ToSql + Sync), Type)> {
+    args.iter()
+        .map(|a| {
+            let ty = match a {
+                Arg::Text(_) => Type::TEXT,
+                Arg::Bool(_) => Type::BOOL,
+                Arg::Int(_) => Type::INT8,
+            };
+            (a as &(dyn ToSql + Sync), ty)
+        })
+        .collect()
 }
 
 #[cfg(test)]
