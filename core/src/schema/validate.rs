@@ -55,8 +55,10 @@ impl std::fmt::Display for AttrName<'_> {
     }
 }
 
-/// Validate `input` against `rs`. `existing` is the stored resource for PUT (to
-/// enforce immutability and carry immutable values the client omitted).
+/// Validate `input` against `rs`. `existing` is the stored resource for PUT
+/// and PATCH (to enforce immutability and carry immutable values the client
+/// omitted); an attribute equal to its stored value is taken as it is, not
+/// validated again.
 ///
 /// Takes the input by value: its strings and arrays move into the result
 /// instead of being copied.
@@ -224,6 +226,10 @@ fn validate_attrs<'a>(
             continue;
         }
         let value = match given {
+            // The stored value, unchanged (the part of a PATCH it did not
+            // touch, or a PUT repeating it): it was validated and
+            // canonicalised when it was written, so comparing is enough.
+            Some(v) if !is_empty(&v) && old == Some(&v) => Some(v),
             Some(v) if !is_empty(&v) => Some(validate_value(def, v, unknown, &name)?),
             _ => None,
         };
@@ -468,5 +474,36 @@ mod tests {
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": 42}))
         .unwrap();
         assert_eq!(out[ENTERPRISE_USER_SCHEMA], json!({"employeeNumber": "42"}));
+    }
+
+    #[test]
+    fn stored_values_pass_as_they_are_and_changed_ones_are_validated() {
+        let reg = Registry::default();
+        let rs = reg.get(ResourceKind::User);
+        let stored = json!({"userName": "a", "emails": [{"value": "a@x", "primary": true}],
+            ENTERPRISE_USER_SCHEMA: {"department": "R&D"}});
+        // Unchanged attributes (here all of them) come out equal.
+        let out = validate_resource(rs, stored.clone(), UnknownAttributes::Ignore, Some(&stored))
+            .unwrap();
+        assert_eq!(Value::Object(out), stored);
+        // A changed one is checked as on create, in the core and in an extension.
+        let mut changed = stored.clone();
+        changed["emails"] = json!([{"value": "a@x", "primary": "yes"}]);
+        let e =
+            validate_resource(rs, changed, UnknownAttributes::Ignore, Some(&stored)).unwrap_err();
+        assert_eq!(
+            e.detail(),
+            "attribute emails.primary must be a boolean, got a string"
+        );
+        let mut changed = stored.clone();
+        changed[ENTERPRISE_USER_SCHEMA]["employeeNumber"] = json!(7);
+        let out = validate_resource(rs, changed, UnknownAttributes::Ignore, Some(&stored)).unwrap();
+        assert_eq!(out[ENTERPRISE_USER_SCHEMA]["employeeNumber"], json!("7"));
+        // A required attribute removed is still missing.
+        let mut changed = stored.clone();
+        changed.as_object_mut().unwrap().remove("userName");
+        let e =
+            validate_resource(rs, changed, UnknownAttributes::Ignore, Some(&stored)).unwrap_err();
+        assert_eq!(e.detail(), "required attribute userName is missing");
     }
 }
