@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use postgres::types::ToSql;
@@ -59,7 +60,24 @@ pub struct PostgresStore {
     pool: Pool<Manager>,
     target: Target,
     options: PostgresOptions,
+    growth: Growth,
 }
+
+/// When to refresh the planner statistics ([`PostgresOptions::analyze_on_growth`]).
+#[derive(Debug)]
+struct Growth {
+    /// Resources this process created since the last refresh.
+    created: AtomicU64,
+    /// The rows of `scimkit_resources` at the last refresh (PostgreSQL's own
+    /// estimate when the store opened).
+    basis: AtomicU64,
+}
+
+/// The fewest creates that trigger a refresh of the statistics.
+const ANALYZE_MIN_GROWTH: u64 = 500;
+
+/// The tables whose statistics [`Growth`] refreshes.
+const ANALYZE: &str = "ANALYZE scimkit_resources, scimkit_emails, scimkit_members";
 
 impl fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -269,6 +287,15 @@ impl PostgresStore {
             .connect(NoTls)
             .map_err(|e| fail(ConnectErrorKind::of_connect(e)))?;
         migrate::migrate(&mut client).map_err(fail)?;
+        // reltuples is -1 before the first ANALYZE (or VACUUM) of the table.
+        let rows = client
+            .query_one(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = 'scimkit_resources'::regclass",
+                &[],
+            )
+            .and_then(|r| r.try_get::<_, i64>(0))
+            .map_err(ConnectErrorKind::Migration)
+            .map_err(fail)?;
         drop(client);
         // r2d2's own worker pool runs its pending reaper once more after the
         // store is dropped, keeping its threads up to 30 s; discard it instead,
@@ -291,7 +318,45 @@ impl PostgresStore {
             pool,
             target,
             options: options.clone(),
+            growth: Growth {
+                created: AtomicU64::new(0),
+                basis: AtomicU64::new(u64::try_from(rows).unwrap_or(0)),
+            },
         })
+    }
+
+    /// Count one created resource; refresh the planner statistics when the
+    /// creates since the last refresh reach the table's size then (one caller
+    /// wins the refresh; the others go on).
+    fn grew(&self) {
+        if !self.options.analyze_on_growth {
+            return;
+        }
+        let created = self.growth.created.fetch_add(1, Ordering::Relaxed) + 1;
+        let basis = self.growth.basis.load(Ordering::Relaxed);
+        if created < basis.max(ANALYZE_MIN_GROWTH)
+            || self
+                .growth
+                .created
+                .compare_exchange(created, 0, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        self.growth
+            .basis
+            .store(basis.saturating_add(created), Ordering::Relaxed);
+        let started = std::time::Instant::now();
+        match self.run(Mode::Write, |conn| {
+            Ok(conn.client.batch_execute(ANALYZE)?)
+        }) {
+            Ok(()) => tracing::debug!(
+                rows = basis.saturating_add(created),
+                ms = started.elapsed().as_millis() as u64,
+                "refreshed PostgreSQL planner statistics"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not refresh PostgreSQL planner statistics"),
+        }
     }
 
     /// The server and database this store uses, without the password.
@@ -990,6 +1055,7 @@ impl UserStore for PostgresStore {
             insert_emails(s, tenant, pk, &c)?;
             insert_members(s, tenant, &id, &rows)
         })?;
+        self.grew();
         attach_members(&mut bare, members.iter().map(Member::to_json).collect());
         Ok(Stored {
             id,
