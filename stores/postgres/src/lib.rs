@@ -43,6 +43,12 @@
 //!   bound parameter. Anything else is evaluated with the core's evaluator over
 //!   the narrowest candidate set the indexed part selects; answers and totals
 //!   are the evaluator's either way.
+//! * **Planner statistics**: a table filled by an initial provisioning cycle
+//!   has none until autovacuum's next round, and PostgreSQL then plans as if
+//!   it were nearly empty. Pages are written so that no plan re-runs a
+//!   subquery per row, and the store runs `ANALYZE` itself as its creates
+//!   double the table
+//!   ([`PostgresOptions::analyze_on_growth`]).
 //! * **Several replicas**: all invariants are enforced by PostgreSQL, not by
 //!   the process: unique indexes, versions compared in the `UPDATE`, membership
 //!   changes as set-based statements under the group's row lock, cascades on
