@@ -39,11 +39,11 @@ work="$CARGO_TARGET_DIR/bench"
 py="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 if [ $quick = 1 ]; then
   out="${BENCH_OUT:-$work/quick-results}"
-  users=1000 secs=1 write_limit=60 groups=3 group_members=200 samples=50
+  users=1000 secs=1 write_limit=60 groups=3 group_members=200 extra_groups=96 samples=50
   sizes=1000,5000 group_sizes=1000,3000 peer_limit=60
 else
   out="${BENCH_OUT:-$root/bench/results}"
-  users=10000 secs=5 write_limit=600 groups=9 group_members=1000 samples=200
+  users=10000 secs=5 write_limit=600 groups=9 group_members=1000 extra_groups=990 samples=200
   sizes=1000,10000,100000 group_sizes=1000,10000,100000 peer_limit=120
 fi
 servers="${BENCH_SERVERS:-limit scimkit-memory scimkit-sqlite scimkit-postgres scimkit-python scim2-server scimmy}"
@@ -198,7 +198,7 @@ for name in $servers; do
   start "$name" "$port" || { failed=1; continue; }
   say "run: $name (pid $pid, $url)"
   "$bin/loadgen" run --url "$url" --token "$token" --name "$name" --pid "$pid" \
-    --users $users --secs $secs --write-limit $limit --groups $groups --group-members $group_members \
+    --users $users --secs $secs --write-limit $limit --groups $groups --group-members $group_members --extra-groups $extra_groups \
     "${strict[@]}" --out "$out/run-$name.json" || failed=1
   stop "$pid"
   case " $scaled " in *" $name "*)

@@ -7,9 +7,9 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
+use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
@@ -257,6 +257,10 @@ pub struct BatchingLog {
     inner: Arc<dyn ProvisioningLog>,
     sender: Mutex<Option<SyncSender<Message>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// The writer thread, to wake it from a linger (see [`write_loop`]).
+    thread: Thread,
+    /// Entries recorded and not yet written (or failed) by the writer.
+    pending: Arc<AtomicUsize>,
     failed: Arc<AtomicU64>,
 }
 
@@ -296,17 +300,21 @@ impl BatchingLog {
     ) -> std::io::Result<Self> {
         let (sender, receiver) = sync_channel(capacity.max(1));
         let failed = Arc::new(AtomicU64::new(0));
+        let pending = Arc::new(AtomicUsize::new(0));
         let writer = {
             let inner = Arc::clone(&inner);
             let failed = Arc::clone(&failed);
+            let pending = Arc::clone(&pending);
             std::thread::Builder::new()
                 .name("scimkit-log".into())
-                .spawn(move || write_loop(&*inner, &receiver, &failed, linger))?
+                .spawn(move || write_loop(&*inner, &receiver, &failed, &pending, linger))?
         };
         Ok(Self {
             inner,
             sender: Mutex::new(Some(sender)),
+            thread: writer.thread().clone(),
             writer: Mutex::new(Some(writer)),
+            pending,
             failed,
         })
     }
@@ -321,6 +329,8 @@ impl BatchingLog {
             .as_ref()
             .is_some_and(|s| s.send(Message::Flush(tx)).is_ok());
         if sent {
+            // A lingering writer sleeps outside the queue: wake it.
+            self.thread.unpark();
             // The writer answers after the batch that holds earlier entries; an
             // error means it is gone, and so is anything to wait for.
             let _ = rx.recv();
@@ -338,10 +348,18 @@ impl BatchingLog {
     }
 }
 
+/// The writer: takes the first entry (waiting in the queue), lingers, writes
+/// the batch, and again until the queue is closed and empty.
+///
+/// The linger is a sleep outside the queue (`park_timeout`), so the entries
+/// sent meanwhile do not wake the writer one by one (a futex wake and two
+/// context switches each); a flush, the log's drop, a full queue and a
+/// batch's worth of `pending` entries wake it early (`unpark`).
 fn write_loop(
     inner: &dyn ProvisioningLog,
     receiver: &Receiver<Message>,
     failed: &AtomicU64,
+    pending: &AtomicUsize,
     linger: Duration,
 ) {
     let mut batch: Vec<LogEntry> = Vec::new();
@@ -350,22 +368,29 @@ fn write_loop(
     while let Ok(first) = receiver.recv() {
         let deadline = Instant::now() + linger;
         let mut next = Some(first);
-        while let Some(message) = next.take() {
-            match message {
-                Message::Entry(e) => batch.push(*e),
-                Message::Flush(done) => waiting.push(done),
-            }
-            if batch.len() < MAX_BATCH {
-                next = receiver.try_recv().ok();
-                if next.is_none() && waiting.is_empty() {
-                    // Linger for more (a flush, a full batch, the deadline
-                    // or a closed queue ends it).
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if !left.is_zero() {
-                        next = receiver.recv_timeout(left).ok();
-                    }
+        let mut open = true;
+        loop {
+            // Take what is queued, up to a full batch.
+            while let Some(message) = next.take() {
+                match message {
+                    Message::Entry(e) => batch.push(*e),
+                    Message::Flush(done) => waiting.push(done),
+                }
+                if batch.len() < MAX_BATCH {
+                    next = take(receiver, &mut open);
                 }
             }
+            if batch.len() >= MAX_BATCH || !waiting.is_empty() || !open {
+                break;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            // Linger for more (a flush, a full batch, the deadline or a
+            // closed queue ends it; a spurious wake-up only loops).
+            std::thread::park_timeout(left);
+            next = take(receiver, &mut open);
         }
         if !batch.is_empty() {
             // A panicking log must not take the writer (and every later entry)
@@ -382,6 +407,7 @@ fn write_loop(
                 failed.fetch_add(batch.len() as u64, Ordering::Relaxed);
                 tracing::error!(entries = batch.len(), %error, "provisioning log entries could not be written");
             }
+            pending.fetch_sub(batch.len(), Ordering::Relaxed);
             batch.clear();
         }
         for done in waiting.drain(..) {
@@ -390,15 +416,48 @@ fn write_loop(
     }
 }
 
+/// The next queued message, if any (`open` turns false once the queue is
+/// closed and empty).
+fn take(receiver: &Receiver<Message>, open: &mut bool) -> Option<Message> {
+    match receiver.try_recv() {
+        Ok(m) => Some(m),
+        Err(TryRecvError::Empty) => None,
+        Err(TryRecvError::Disconnected) => {
+            *open = false;
+            None
+        }
+    }
+}
+
 impl ProvisioningLog for BatchingLog {
     fn record(&self, entry: &LogEntry) -> StoreResult<()> {
         let sender = self.sender.lock().clone();
         match sender {
-            Some(s) => s
-                .send(Message::Entry(Box::new(entry.clone())))
-                .map_err(|_| {
-                    crate::store::StoreError::other("the provisioning log writer has stopped")
-                }),
+            Some(s) => {
+                // Counted before the send: the writer's count down must not
+                // run ahead of it.
+                let pending = self.pending.fetch_add(1, Ordering::Relaxed) + 1;
+                let sent = match s.try_send(Message::Entry(Box::new(entry.clone()))) {
+                    Ok(()) => true,
+                    Err(TrySendError::Full(message)) => {
+                        // Wake a lingering writer to make room, then wait for it.
+                        self.thread.unpark();
+                        s.send(message).is_ok()
+                    }
+                    Err(TrySendError::Disconnected(_)) => false,
+                };
+                if !sent {
+                    self.pending.fetch_sub(1, Ordering::Relaxed);
+                    return Err(crate::store::StoreError::other(
+                        "the provisioning log writer has stopped",
+                    ));
+                }
+                if pending >= MAX_BATCH {
+                    // A batch's worth is waiting: end the writer's linger.
+                    self.thread.unpark();
+                }
+                Ok(())
+            }
             None => self.inner.record(entry),
         }
     }
@@ -418,6 +477,8 @@ impl Drop for BatchingLog {
     fn drop(&mut self) {
         // Closing the queue ends the writer after it has written what is queued.
         self.sender.lock().take();
+        // A lingering writer sleeps outside the queue: wake it to see it closed.
+        self.thread.unpark();
         if let Some(writer) = self.writer.lock().take() {
             let _ = writer.join();
         }
@@ -585,6 +646,42 @@ mod tests {
         finishes(move || drop(log));
         assert_eq!(all(&*probe).len(), 6);
         assert_eq!(probe.batches.load(Ordering::SeqCst), 2);
+    }
+
+    /// A writer lingering for an hour is woken by a full queue (smaller than
+    /// a batch) and by a batch's worth of queued entries, not only by a flush.
+    #[test]
+    fn a_full_queue_and_a_full_batch_end_the_linger() {
+        let hour = Duration::from_secs(3600);
+        // The queue (64) fills long before a batch (512): senders wake the
+        // writer instead of waiting out the hour.
+        let probe = Arc::new(Probe::default());
+        let log = BatchingLog::with_linger(probe.clone(), 64, hour).expect("thread");
+        finishes(move || {
+            for i in 0..2000 {
+                log.record(&entry(i)).expect("record");
+            }
+            assert_eq!(all(&log).len(), 2000);
+        });
+        // A queue larger than a batch: a batch's worth wakes the writer, which
+        // writes without any flush (bounded wait).
+        let probe = Arc::new(Probe::default());
+        let log = BatchingLog::with_linger(probe.clone(), 8192, hour).expect("thread");
+        for i in 0..MAX_BATCH {
+            log.record(&entry(i)).expect("record");
+        }
+        let start = Instant::now();
+        while probe.batches.load(Ordering::SeqCst) == 0 && start.elapsed() < Duration::from_secs(20)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(
+            probe.batches.load(Ordering::SeqCst),
+            1,
+            "a full batch was written without a flush"
+        );
+        assert_eq!(all(&*probe).len(), MAX_BATCH);
+        finishes(move || drop(log));
     }
 
     #[test]

@@ -635,7 +635,7 @@ impl ScimServer {
                         Reply::from_json_body(200, list())
                     }
                     (&Method::POST, [_]) => {
-                        Reply::from_json_body(201, echo(&uuid::Uuid::new_v4().to_string()))
+                        Reply::from_json_body(201, echo(&uuid::Uuid::now_v7().to_string()))
                     }
                     (&Method::PUT, [_, id]) => Reply::from_json_body(200, echo(id)),
                     (&Method::PATCH, [_, _]) | (&Method::DELETE, [_, _]) => Reply::no_content(),

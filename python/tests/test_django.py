@@ -285,6 +285,50 @@ def test_existing_groups_are_adopted_by_display_name(entra: Entra) -> None:
     assert again.status_code == 409
 
 
+def test_models_and_migrations_agree() -> None:
+    # A model change without its migration would leave projects' tables behind.
+    call_command("makemigrations", "scimkit", check=True, dry_run=True, verbosity=0)
+
+
+def test_the_member_key_migration_folds_existing_members() -> None:
+    import importlib
+
+    from django.apps import apps
+
+    from scimkit.django.models import ScimMember, ScimResource
+
+    migration = importlib.import_module("scimkit.django.migrations.0002_member_value_key")
+    group = ScimResource.objects.create(
+        tenant="t", kind="Group", scim_id="g1", name_key="g", resource="{}"
+    )
+    ScimMember.objects.create(group=group, value="AbC-1")
+    ScimMember.objects.create(group=group, value="ÉLAN")
+    assert set(ScimMember.objects.values_list("value_key", flat=True)) == {""}
+    migration.fill_value_keys(apps, None)
+    assert dict(ScimMember.objects.values_list("value", "value_key")) == {
+        "AbC-1": "abc-1",
+        "ÉLAN": "élan",
+    }
+
+
+def test_membership_filters_ignore_case(entra: Entra) -> None:
+    user = entra("POST", "/Users", entra_user("casey@contoso.com")).json()
+    group = entra("POST", "/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Casey's"}).json()
+    patch = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "Add", "path": "members", "value": [{"value": user["id"]}]}],
+    }
+    assert entra("PATCH", f"/Groups/{group['id']}", patch).status_code in (200, 204)
+    for value in (user["id"], user["id"].upper()):
+        found = entra(
+            "GET",
+            "/Groups",
+            filter=f'members[value eq "{value}"]',
+            excludedAttributes="members",
+        ).json()
+        assert [r["id"] for r in found["Resources"]] == [group["id"]], value
+
+
 def test_django_store_conforms() -> None:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group

@@ -126,7 +126,8 @@ async fn track(State(st): State<AppState>, mut req: Request, next: Next) -> Resp
     let request_id = match req.headers().get(X_REQUEST_ID).and_then(usable_request_id) {
         Some(id) => id.to_owned(),
         None => {
-            let id = uuid::Uuid::new_v4().to_string();
+            // Time-ordered: the provisioning log's request-id index grows at its end.
+            let id = uuid::Uuid::now_v7().to_string();
             if let Ok(v) = HeaderValue::from_str(&id) {
                 req.headers_mut().insert(X_REQUEST_ID, v);
             }

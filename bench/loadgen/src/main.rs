@@ -85,6 +85,10 @@ struct RunArgs {
     /// Members of each of those groups.
     #[arg(long, default_value_t = 1000)]
     group_members: usize,
+    /// Groups created and deleted without members besides the filled ones,
+    /// so that the group create and DELETE phases measure a rate.
+    #[arg(long, default_value_t = 990)]
+    extra_groups: usize,
     /// Page size of the paging phase.
     #[arg(long, default_value_t = 100)]
     page_size: usize,
@@ -150,6 +154,7 @@ fn main() -> ExitCode {
                 write_limit: Duration::from_secs(a.common.write_limit),
                 groups: a.groups,
                 group_members: a.group_members,
+                extra_groups: a.extra_groups,
                 page_size: a.page_size.max(1),
                 strict: a.strict,
                 full_patch_check: !a.title_only,

@@ -31,6 +31,9 @@ pub(crate) struct RunOptions {
     pub(crate) groups: usize,
     /// Members of each of those groups.
     pub(crate) group_members: usize,
+    /// Groups created (and deleted) without members besides the filled ones:
+    /// the group create and DELETE phases measure a rate, not a few requests.
+    pub(crate) extra_groups: usize,
     /// Page size of the paging phase.
     pub(crate) page_size: usize,
     /// A server that must support every phase (scimkit, the limit server).
@@ -409,7 +412,7 @@ pub(crate) async fn run(target: &Target, o: &RunOptions) -> RunResult {
         }
     }
 
-    let gids = group_phases(
+    let (gids, all_gids) = group_phases(
         o,
         &mut conns,
         &users,
@@ -474,8 +477,8 @@ pub(crate) async fn run(target: &Target, o: &RunOptions) -> RunResult {
             }
         }
     }
-    if !gids.is_empty() {
-        let ngr = gids.len();
+    if !all_gids.is_empty() {
+        let ngr = all_gids.len();
         let p = phase::run(
             "delete groups",
             &mut conns,
@@ -484,7 +487,7 @@ pub(crate) async fn run(target: &Target, o: &RunOptions) -> RunResult {
                 time: o.write_limit,
             },
             async |c: &mut Conn, i| {
-                let gid = &gids[i].1;
+                let gid = &all_gids[i].1;
                 let r = c
                     .send(
                         "DELETE /Groups/{id}",
@@ -535,6 +538,10 @@ fn na_or_fail(name: &str, strict: bool, why: String, errors: &mut Vec<String>) -
     PhaseResult::na(name, short)
 }
 
+/// Creates the groups (Entra's lookup by `displayName`, then POST), fills
+/// the first `groups + 1` by PATCH Add of 50 members, reads them back and
+/// times the group reads. Returns the filled groups and every group created
+/// (the filled ones first), as (group number, id).
 #[allow(clippy::too_many_arguments)]
 async fn group_phases(
     o: &RunOptions,
@@ -545,10 +552,11 @@ async fn group_phases(
     verify_errors: &mut Vec<String>,
     rss: &mut BTreeMap<String, u64>,
     dialect: Option<Dialect>,
-) -> Vec<(usize, String)> {
+) -> (Vec<(usize, String)>, Vec<(usize, String)>) {
     let m = users.len();
     let d = dialect.unwrap_or(Dialect::Entra);
     let ng = o.groups + 1;
+    let total = ng + o.extra_groups;
     // Group 0 gets every user; group g ≥ 1 gets `group_members` users.
     let members_of = |g: usize| -> Vec<String> {
         if g == 0 {
@@ -589,7 +597,7 @@ async fn group_phases(
         r.expect("POST /Groups", &[201])?;
         id_of(&r.json("POST /Groups")?, "POST /Groups")
     };
-    let gids: RefCell<Vec<Option<String>>> = RefCell::new(vec![None; ng]);
+    let gids: RefCell<Vec<Option<String>>> = RefCell::new(vec![None; total]);
     if let Err(e) = create_group(&mut conns[0], 0).await {
         for n in [
             "groups create",
@@ -599,13 +607,13 @@ async fn group_phases(
         ] {
             phases.push(na_or_fail(n, o.strict, e.clone(), verify_errors));
         }
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
-    let p = phase::run(
+    let mut p = phase::run(
         "groups create",
         conns,
         Bound {
-            ops: ng - 1,
+            ops: total - 1,
             time: o.write_limit,
         },
         async |c: &mut Conn, i| {
@@ -615,6 +623,11 @@ async fn group_phases(
         },
     )
     .await;
+    let created = format!("{total} groups, {ng} of them filled next");
+    p.note = Some(match p.note.take() {
+        Some(stopped) => format!("{stopped} ({created})"),
+        None => created,
+    });
     phases.push(p);
     // Group 0 was the probe: find its id again (Entra's lookup).
     let g0 = {
@@ -639,12 +652,13 @@ async fn group_phases(
         }
     };
     gids.borrow_mut()[0] = g0;
-    let gids: Vec<Option<String>> = gids.into_inner();
-    let gids: Vec<(usize, String)> = gids
+    let all: Vec<(usize, String)> = gids
+        .into_inner()
         .into_iter()
         .enumerate()
         .filter_map(|(g, id)| id.map(|id| (g, id)))
         .collect();
+    let gids: Vec<(usize, String)> = all.iter().filter(|(g, _)| *g < ng).cloned().collect();
     // PATCH Add, 50 members at a time, the groups' batches interleaved.
     let wanted: Vec<Vec<String>> = gids.iter().map(|(g, _)| members_of(*g)).collect();
     let mut jobs: Vec<(usize, usize)> = Vec::new(); // (index into gids, batch)
@@ -672,7 +686,7 @@ async fn group_phases(
             r.expect("PATCH /Groups/{id} Add members", &[200, 204])
         };
     if jobs.is_empty() {
-        return gids;
+        return (gids, all);
     }
     if let Err(e) = add(&mut conns[0], jobs[0].0, jobs[0].1, "verify").await {
         for n in [
@@ -682,7 +696,7 @@ async fn group_phases(
         ] {
             phases.push(na_or_fail(n, o.strict, e.clone(), verify_errors));
         }
-        return gids;
+        return (gids, all);
     }
     let mut p = phase::run(
         "groups fill (PATCH Add 50)",
@@ -759,7 +773,8 @@ async fn group_phases(
         }
     }
 
-    // GET group without members, as Entra reads groups.
+    // GET group without members, as Entra reads groups (the filled ones: the
+    // members a server must leave out are what this measures).
     let ngr = gids.len();
     let p = phase::run(
         "GET group excl. members",
@@ -827,5 +842,5 @@ async fn group_phases(
         phases.push(p);
     }
 
-    gids
+    (gids, all)
 }

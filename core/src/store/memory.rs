@@ -22,8 +22,10 @@ use crate::schema::{AttrType, ResourceKind};
 /// elsewhere. Nothing survives the process.
 ///
 /// Indexes: userName (case-folded, O(1)), externalId, `emails.value`
-/// (case-folded), and group membership both ways, so `filter=userName eq "…"`
-/// is O(1) and adding 50 members to a 100 000-member group is O(50).
+/// (case-folded), the groups' displayName (case-folded: Entra looks a group
+/// up by it before creating it) and group membership both ways, so
+/// `filter=userName eq "…"` is O(1) and adding 50 members to a 100 000-member
+/// group is O(50).
 ///
 /// Users are kept as compact JSON text (one allocation each, about the size of
 /// the JSON; a parsed tree takes about seven times that) and handed out as text
@@ -46,8 +48,13 @@ struct Tenant {
     external_ids: HashMap<(ResourceKind, String), HashSet<String>>,
     /// folded `emails.value` → user ids (Entra can match users by e-mail)
     emails: HashMap<String, HashSet<String>>,
+    /// folded group `displayName` → group ids (Entra matches groups by it)
+    group_names: HashMap<String, HashSet<String>>,
     /// member id → ids of the groups it is in
-    member_of: HashMap<String, HashSet<String>>,
+    /// folded member value → the groups it is in, each with how many of
+    /// that group's member values fold to it (normally one): `members.value`
+    /// is compared case-insensitively, as the other stores do.
+    member_of: HashMap<String, HashMap<String, u32>>,
     /// The users' and the groups' ids in order, for paging by `startIndex`
     /// without walking the map to the page: built by the first unfiltered
     /// page after a create or a delete, dropped by the next one.
@@ -229,6 +236,16 @@ impl GroupEntry {
     }
 }
 
+/// `s` case-folded, borrowed when folding changes nothing (ASCII without
+/// capitals, as ids are).
+fn folded(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(fold_case(s))
+    }
+}
+
 fn external_id(resource: &Value) -> Option<String> {
     resource
         .get("externalId")
@@ -296,16 +313,43 @@ impl Tenant {
         }
     }
 
-    fn set_membership(&mut self, group_id: &str, member: &str, add: bool) {
+    /// Adds (or removes) a group under its folded `displayName`.
+    fn index_group_name(&mut self, group: &Value, id: &str, add: bool) {
+        let Some(key) = group.get("displayName").and_then(Value::as_str) else {
+            return;
+        };
+        let key = fold_case(key);
         if add {
-            self.member_of
-                .entry(member.to_owned())
+            self.group_names
+                .entry(key)
                 .or_default()
-                .insert(group_id.to_owned());
-        } else if let Some(set) = self.member_of.get_mut(member) {
-            set.remove(group_id);
+                .insert(id.to_owned());
+        } else if let Some(set) = self.group_names.get_mut(&key) {
+            set.remove(id);
             if set.is_empty() {
-                self.member_of.remove(member);
+                self.group_names.remove(&key);
+            }
+        }
+    }
+
+    fn set_membership(&mut self, group_id: &str, member: &str, add: bool) {
+        let key = folded(member);
+        if add {
+            *self
+                .member_of
+                .entry(key.into_owned())
+                .or_default()
+                .entry(group_id.to_owned())
+                .or_default() += 1;
+        } else if let Some(groups) = self.member_of.get_mut(key.as_ref()) {
+            if let Some(n) = groups.get_mut(group_id) {
+                *n -= 1;
+                if *n == 0 {
+                    groups.remove(group_id);
+                }
+            }
+            if groups.is_empty() {
+                self.member_of.remove(key.as_ref());
             }
         }
     }
@@ -333,6 +377,15 @@ impl Tenant {
                     )
                 } else if kind == ResourceKind::Group && p.is_sub("members", "value") {
                     Some(self.groups_of(v))
+                } else if kind == ResourceKind::Group && p.is("displayName") {
+                    // Folded: a superset of the matches, each checked by
+                    // `group_matches` whatever the schema's caseExact.
+                    Some(
+                        self.group_names
+                            .get(&fold_case(v))
+                            .map(|s| s.iter().cloned().collect())
+                            .unwrap_or_default(),
+                    )
                 } else if kind == ResourceKind::User && p.is_sub("emails", "value") {
                     Some(self.with_email(v))
                 } else {
@@ -396,10 +449,11 @@ impl Tenant {
         }
     }
 
+    /// The groups with a member value equal to `member` case-insensitively.
     fn groups_of(&self, member: &str) -> Vec<String> {
         self.member_of
-            .get(member)
-            .map(|s| s.iter().cloned().collect())
+            .get(folded(member).as_ref())
+            .map(|s| s.keys().cloned().collect())
             .unwrap_or_default()
     }
 }
@@ -424,11 +478,19 @@ fn group_matches(q: &Query, f: &Filter, g: &GroupEntry, id: &str) -> bool {
         }
     };
     if let Some(v) = is_member_eq(f) {
-        // members.value has caseExact=false: compare folded.
-        return g.members.contains_key(&v)
-            || g.members
-                .keys()
-                .any(|k| super::fold_case(k) == super::fold_case(&v));
+        // members.value has caseExact=false: compare folded (without an
+        // allocation per member where both are ASCII, as ids are).
+        if g.members.contains_key(&v) {
+            return true;
+        }
+        let folded = super::fold_case(&v);
+        return g.members.keys().any(|k| {
+            if k.is_ascii() && v.is_ascii() {
+                k.eq_ignore_ascii_case(&v)
+            } else {
+                super::fold_case(k) == folded
+            }
+        });
     }
     match f {
         Filter::And(a, b) => group_matches(q, a, g, id) && group_matches(q, b, g, id),
@@ -661,6 +723,7 @@ impl UserStore for MemoryStore {
             }
             ResourceKind::Group => {
                 t.index_external_id(kind, &resource, &id, true);
+                t.index_group_name(&resource, &id, true);
                 let (bare, members) = split_members(resource);
                 for m in members.keys() {
                     t.set_membership(&id, m, true);
@@ -804,6 +867,8 @@ impl UserStore for MemoryStore {
                 }
                 t.index_external_id(kind, &old_resource, id, false);
                 t.index_external_id(kind, &resource, id, true);
+                t.index_group_name(&old_resource, id, false);
+                t.index_group_name(&resource, id, true);
                 let (bare, members) = split_members(resource);
                 for m in members.keys() {
                     t.set_membership(id, m, true);
@@ -853,21 +918,28 @@ impl UserStore for MemoryStore {
                 let g = t.groups.remove(id).expect("invariant: checked above");
                 t.order.get_mut()[slot(kind)] = None;
                 t.index_external_id(kind, &g.resource, id, false);
+                t.index_group_name(&g.resource, id, false);
                 for m in g.members.keys() {
                     t.set_membership(id, m, false);
                 }
             }
         }
-        // Remove the deleted resource from every group it was a member of.
-        if let Some(groups) = t.member_of.remove(id) {
-            let now = crate::time::now();
-            for gid in groups {
-                if let Some(g) = t.groups.get_mut(&gid) {
-                    g.members.swap_remove(id);
+        // Remove the deleted resource from every group it was a member of
+        // (by its exact id, as the other stores do).
+        let mut left = Vec::new();
+        let mut now = None;
+        for gid in t.groups_of(id) {
+            if let Some(g) = t.groups.get_mut(&gid) {
+                if g.members.swap_remove(id).is_some() {
                     g.version += 1;
-                    set_last_modified(Arc::make_mut(&mut g.resource), &now);
+                    let now = now.get_or_insert_with(crate::time::now);
+                    set_last_modified(Arc::make_mut(&mut g.resource), now);
+                    left.push(gid);
                 }
             }
+        }
+        for gid in left {
+            t.set_membership(&gid, id, false);
         }
         Ok(())
     }
@@ -889,13 +961,13 @@ impl UserStore for MemoryStore {
         let tenants = self.tenants.read();
         let Some(ids) = tenants
             .get(&ctx.tenant)
-            .and_then(|t| Some((t, t.member_of.get(member_id)?)))
+            .and_then(|t| Some((t, t.member_of.get(folded(member_id).as_ref())?)))
         else {
             return Ok(Vec::new());
         };
         let (t, ids) = ids;
         let mut out: Vec<GroupRef> = ids
-            .iter()
+            .keys()
             .filter_map(|id| {
                 let g = t.groups.get(id)?;
                 Some(GroupRef {
@@ -1069,6 +1141,65 @@ mod tests {
         assert!(found(r#"emails.value eq "bob@example.com""#).is_empty());
         assert!(
             store.tenants.read()["t"].emails.is_empty(),
+            "no stale entries"
+        );
+    }
+
+    /// The groups' displayName index follows creates, replaces and deletes,
+    /// and its answers are still checked against the filter.
+    #[test]
+    fn the_group_name_index_follows_writes() {
+        let store = MemoryStore::new();
+        let c = Ctx::new("t");
+        let registry = crate::schema::Registry::default();
+        let found = |f: &str| -> Vec<String> {
+            let q = Query::all(Arc::clone(registry.get(ResourceKind::Group)))
+                .with_filter(f)
+                .expect("filter");
+            let p = store.query(&c, ResourceKind::Group, &q).expect("query");
+            p.resources.into_iter().map(|s| s.id).collect()
+        };
+        let group = |id: &str, name: &str| {
+            serde_json::json!({
+                "id": id,
+                "displayName": name,
+                "externalId": format!("ext-{id}"),
+                "meta": {"resourceType": "Group"},
+            })
+        };
+        for (id, name) in [("g1", "Sales Team"), ("g2", "sales team"), ("g3", "Ops")] {
+            store
+                .create(&c, ResourceKind::Group, group(id, name))
+                .expect("create");
+        }
+        assert_eq!(
+            store.tenants.read()["t"].group_names["sales team"].len(),
+            2,
+            "both groups under one folded name"
+        );
+        assert_eq!(found(r#"displayName eq "SALES team""#), ["g1", "g2"]);
+        assert_eq!(
+            found(r#"displayName eq "sales team" and externalId eq "ext-g2""#),
+            ["g2"]
+        );
+        assert!(found(r#"displayName eq "Sales""#).is_empty());
+        store
+            .replace(&c, ResourceKind::Group, "g1", group("g1", "Support"), None)
+            .expect("replace");
+        assert_eq!(found(r#"displayName eq "sales team""#), ["g2"]);
+        assert_eq!(found(r#"displayName eq "support""#), ["g1"]);
+        assert_eq!(
+            found(r#"displayName eq "Support" or displayName eq "OPS""#),
+            ["g1", "g3"]
+        );
+        for id in ["g1", "g2", "g3"] {
+            store
+                .delete(&c, ResourceKind::Group, id, None)
+                .expect("delete");
+        }
+        assert!(found(r#"displayName eq "ops""#).is_empty());
+        assert!(
+            store.tenants.read()["t"].group_names.is_empty(),
             "no stale entries"
         );
     }

@@ -75,7 +75,7 @@ impl Ctx {
     pub fn new(tenant: impl Into<String>) -> Self {
         Self {
             tenant: tenant.into(),
-            request_id: uuid::Uuid::new_v4().to_string(),
+            request_id: uuid::Uuid::now_v7().to_string(),
             actor: None,
         }
     }

@@ -752,7 +752,9 @@ pub fn filters_agree_with_the_evaluator(store: &dyn UserStore) {
     for (f, expected) in [
         (r#"displayName eq "Engineering""#, vec!["g1", "g3"]),
         (r#"members[value eq "u01"]"#, vec!["g1"]),
+        (r#"members[value eq "U01"]"#, vec!["g1"]),
         (r#"members.value eq "u02""#, vec!["g2"]),
+        (r#"members.value eq "U02""#, vec!["g2"]),
         (r#"id eq "g1" and members[value eq "u03"]"#, vec!["g1"]),
         (r#"id eq "g1" and members[value eq "u02"]"#, vec![]),
         (r#"members[value eq "u03"] and id eq "g1""#, vec!["g1"]),

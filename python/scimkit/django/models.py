@@ -70,6 +70,8 @@ class ScimMember(models.Model):
 
     group = models.ForeignKey(ScimResource, on_delete=models.CASCADE, related_name="members")
     value = models.CharField(max_length=64)
+    #: ``value`` case-folded: ``members.value`` compares case-insensitively.
+    value_key = models.CharField(max_length=128, default="")
     type = models.CharField(max_length=10, null=True, blank=True)
     display = models.CharField(max_length=255, null=True, blank=True)
 
@@ -79,7 +81,10 @@ class ScimMember(models.Model):
         constraints = (
             models.UniqueConstraint(fields=("group", "value"), name="scimkit_unique_member"),
         )
-        indexes = (models.Index(fields=("value",), name="scimkit_member_value_idx"),)
+        indexes = (
+            models.Index(fields=("value",), name="scimkit_member_value_idx"),
+            models.Index(fields=("value_key",), name="scimkit_member_key_idx"),
+        )
 
     def __str__(self) -> str:
         """``member in group``."""

@@ -43,6 +43,11 @@ def _name_key(kind: Kind, resource: dict[str, Any]) -> str:
     return unique_key("User", {"userName": str(resource.get("displayName", ""))}) or ""
 
 
+def _member_key(value: str) -> str:
+    """A member id case-folded as the Rust stores fold it."""
+    return unique_key("User", {"userName": value}) or ""
+
+
 def _members_of(resource: dict[str, Any]) -> list[dict[str, Any]]:
     members = resource.get("members")
     return [m for m in members if isinstance(m, dict) and "value" in m] if members else []
@@ -332,7 +337,13 @@ class DjangoStore:
             if value not in have and value not in new:
                 new[value] = m
         ScimMember.objects.bulk_create(
-            ScimMember(group=rec, value=v, type=m.get("type"), display=m.get("display"))
+            ScimMember(
+                group=rec,
+                value=v,
+                value_key=_member_key(v),
+                type=m.get("type"),
+                display=m.get("display"),
+            )
             for v, m in new.items()
         )
         users = self._users_by_scim_id(ctx, new)
@@ -526,7 +537,10 @@ class DjangoStore:
             elif (kind, attribute) in (("User", "userName"), ("Group", "displayName")):
                 rows = rows.filter(name_key=_name_key("User", {"userName": value}))
             elif kind == "Group" and attribute == "members.value":
-                rows = rows.filter(members__value=value)
+                if case_exact:
+                    rows = rows.filter(members__value=value)
+                else:
+                    rows = rows.filter(members__value_key=_member_key(value))
         needs_members = kind == "Group" and (
             query.include_members or "members" in (query.filter or "") or query.sort_by
         )
