@@ -50,7 +50,6 @@ struct Tenant {
     emails: HashMap<String, HashSet<String>>,
     /// folded group `displayName` → group ids (Entra matches groups by it)
     group_names: HashMap<String, HashSet<String>>,
-    /// member id → ids of the groups it is in
     /// folded member value → the groups it is in, each with how many of
     /// that group's member values fold to it (normally one): `members.value`
     /// is compared case-insensitively, as the other stores do.
@@ -238,11 +237,11 @@ impl GroupEntry {
 
 /// `s` case-folded, borrowed when folding changes nothing (ASCII without
 /// capitals, as ids are).
-fn folded(s: &str) -> std::borrow::Cow<'_, str> {
+fn folded(s: &str) -> Cow<'_, str> {
     if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
-        std::borrow::Cow::Borrowed(s)
+        Cow::Borrowed(s)
     } else {
-        std::borrow::Cow::Owned(fold_case(s))
+        Cow::Owned(fold_case(s))
     }
 }
 
@@ -484,8 +483,9 @@ fn group_matches(q: &Query, f: &Filter, g: &GroupEntry, id: &str) -> bool {
             return true;
         }
         let folded = super::fold_case(&v);
+        let ascii = v.is_ascii();
         return g.members.keys().any(|k| {
-            if k.is_ascii() && v.is_ascii() {
+            if ascii && k.is_ascii() {
                 k.eq_ignore_ascii_case(&v)
             } else {
                 super::fold_case(k) == folded
@@ -1200,6 +1200,76 @@ mod tests {
         assert!(found(r#"displayName eq "ops""#).is_empty());
         assert!(
             store.tenants.read()["t"].group_names.is_empty(),
+            "no stale entries"
+        );
+    }
+
+    /// The membership index is keyed by the folded member value and counts
+    /// each group's spellings: a group stays indexed until its last one
+    /// leaves; deleting a resource removes its exact id only.
+    #[test]
+    fn the_membership_index_folds_and_counts_spellings() {
+        use crate::store::testkit::group;
+        let store = MemoryStore::new();
+        let c = Ctx::new("t");
+        let registry = crate::schema::Registry::default();
+        let found = |f: &str| -> Vec<String> {
+            let q = Query::all(Arc::clone(registry.get(ResourceKind::Group)))
+                .with_filter(f)
+                .expect("filter");
+            let p = store.query(&c, ResourceKind::Group, &q).expect("query");
+            p.resources.into_iter().map(|s| s.id).collect()
+        };
+        store
+            .create(
+                &c,
+                ResourceKind::Group,
+                group("g1", "G", &["u1", "U1", "u2"]),
+            )
+            .expect("create");
+        let groups_of = |m: &str| -> Vec<String> {
+            UserStore::groups_of(&store, &c, m)
+                .expect("groups_of")
+                .into_iter()
+                .map(|g| g.id)
+                .collect()
+        };
+        assert_eq!(found(r#"members[value eq "U1"]"#), ["g1"]);
+        assert_eq!(groups_of("u1"), ["g1"]);
+        let remove = |ids: &[&str]| {
+            store
+                .modify_members(
+                    &c,
+                    "g1",
+                    &MemberChange {
+                        add: vec![],
+                        remove: ids.iter().map(|s| (*s).to_owned()).collect(),
+                        remove_all: false,
+                        last_modified: "2026-11-24T00:00:00Z".into(),
+                    },
+                    None,
+                )
+                .expect("modify")
+        };
+        remove(&["U1"]);
+        assert_eq!(found(r#"members[value eq "u1"]"#), ["g1"], "u1 is still in");
+        remove(&["u1"]);
+        assert!(found(r#"members[value eq "u1"]"#).is_empty());
+        assert!(groups_of("U1").is_empty());
+        // Deleting user "u2" takes exactly "u2" out of the group.
+        store
+            .create(
+                &c,
+                ResourceKind::User,
+                crate::store::testkit::user("u2", "u2", serde_json::json!({})),
+            )
+            .expect("create user");
+        store
+            .delete(&c, ResourceKind::User, "u2", None)
+            .expect("delete");
+        assert!(found(r#"members pr"#).is_empty());
+        assert!(
+            store.tenants.read()["t"].member_of.is_empty(),
             "no stale entries"
         );
     }
