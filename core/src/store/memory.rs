@@ -1094,20 +1094,23 @@ mod tests {
         assert_eq!(page(9), (vec![], 3));
     }
 
+    /// The ids of `kind` matching the filter `f`, in id order.
+    fn ids_matching(store: &MemoryStore, c: &Ctx, kind: ResourceKind, f: &str) -> Vec<String> {
+        let registry = crate::schema::Registry::default();
+        let q = Query::all(Arc::clone(registry.get(kind)))
+            .with_filter(f)
+            .expect("filter");
+        let page = store.query(c, kind, &q).expect("query");
+        page.resources.into_iter().map(|s| s.id).collect()
+    }
+
     /// The e-mail index follows creates, replaces and deletes.
     #[test]
     fn the_email_index_follows_writes() {
         use crate::store::testkit::user;
         let store = MemoryStore::new();
         let c = Ctx::new("t");
-        let registry = crate::schema::Registry::default();
-        let found = |f: &str| -> Vec<String> {
-            let q = Query::all(Arc::clone(registry.get(ResourceKind::User)))
-                .with_filter(f)
-                .expect("filter");
-            let p = store.query(&c, ResourceKind::User, &q).expect("query");
-            p.resources.into_iter().map(|s| s.id).collect()
-        };
+        let found = |f: &str| ids_matching(&store, &c, ResourceKind::User, f);
         let with_email = |id: &str, email: &str| {
             user(
                 id,
@@ -1151,14 +1154,7 @@ mod tests {
     fn the_group_name_index_follows_writes() {
         let store = MemoryStore::new();
         let c = Ctx::new("t");
-        let registry = crate::schema::Registry::default();
-        let found = |f: &str| -> Vec<String> {
-            let q = Query::all(Arc::clone(registry.get(ResourceKind::Group)))
-                .with_filter(f)
-                .expect("filter");
-            let p = store.query(&c, ResourceKind::Group, &q).expect("query");
-            p.resources.into_iter().map(|s| s.id).collect()
-        };
+        let found = |f: &str| ids_matching(&store, &c, ResourceKind::Group, f);
         let group = |id: &str, name: &str| {
             serde_json::json!({
                 "id": id,
@@ -1212,14 +1208,7 @@ mod tests {
         use crate::store::testkit::group;
         let store = MemoryStore::new();
         let c = Ctx::new("t");
-        let registry = crate::schema::Registry::default();
-        let found = |f: &str| -> Vec<String> {
-            let q = Query::all(Arc::clone(registry.get(ResourceKind::Group)))
-                .with_filter(f)
-                .expect("filter");
-            let p = store.query(&c, ResourceKind::Group, &q).expect("query");
-            p.resources.into_iter().map(|s| s.id).collect()
-        };
+        let found = |f: &str| ids_matching(&store, &c, ResourceKind::Group, f);
         store
             .create(
                 &c,
