@@ -323,17 +323,32 @@ impl BatchingLog {
     /// has failed).
     pub fn flush(&self) {
         let (tx, rx) = sync_channel(1);
-        let sent = self
-            .sender
-            .lock()
-            .as_ref()
-            .is_some_and(|s| s.send(Message::Flush(tx)).is_ok());
+        let sender = self.sender.lock().clone();
+        let sent = sender.is_some_and(|s| self.send(&s, Message::Flush(tx)));
         if sent {
             // A lingering writer sleeps outside the queue: wake it.
             self.thread.unpark();
             // The writer answers after the batch that holds earlier entries; an
             // error means it is gone, and so is anything to wait for.
             let _ = rx.recv();
+        }
+    }
+
+    /// Queue `message`; while the queue is full, wake the writer (a lingering
+    /// writer sleeps outside the queue, and only it makes room) and retry.
+    /// False when the writer is gone.
+    fn send(&self, sender: &SyncSender<Message>, message: Message) -> bool {
+        let mut message = message;
+        loop {
+            match sender.try_send(message) {
+                Ok(()) => return true,
+                Err(TrySendError::Disconnected(_)) => return false,
+                Err(TrySendError::Full(back)) => {
+                    message = back;
+                    self.thread.unpark();
+                    std::thread::sleep(Duration::from_micros(50));
+                }
+            }
         }
     }
 
@@ -437,16 +452,7 @@ impl ProvisioningLog for BatchingLog {
                 // Counted before the send: the writer's count down must not
                 // run ahead of it.
                 let pending = self.pending.fetch_add(1, Ordering::Relaxed) + 1;
-                let sent = match s.try_send(Message::Entry(Box::new(entry.clone()))) {
-                    Ok(()) => true,
-                    Err(TrySendError::Full(message)) => {
-                        // Wake a lingering writer to make room, then wait for it.
-                        self.thread.unpark();
-                        s.send(message).is_ok()
-                    }
-                    Err(TrySendError::Disconnected(_)) => false,
-                };
-                if !sent {
+                if !self.send(&s, Message::Entry(Box::new(entry.clone()))) {
                     self.pending.fetch_sub(1, Ordering::Relaxed);
                     return Err(crate::store::StoreError::other(
                         "the provisioning log writer has stopped",
@@ -663,6 +669,19 @@ mod tests {
             }
             assert_eq!(all(&log).len(), 2000);
         });
+        // A flush behind a queue left exactly full (no record saw it full)
+        // wakes the writer too; every count up to a few queues' worth.
+        for n in 1..=40 {
+            let probe = Arc::new(Probe::default());
+            let log = BatchingLog::with_linger(probe.clone(), 8, hour).expect("thread");
+            finishes(move || {
+                for i in 0..n {
+                    log.record(&entry(i)).expect("record");
+                }
+                log.flush();
+                assert_eq!(all(&*probe).len(), n);
+            });
+        }
         // A queue larger than a batch: a batch's worth wakes the writer, which
         // writes without any flush (bounded wait).
         let probe = Arc::new(Probe::default());
